@@ -1,0 +1,119 @@
+package dev.lorabeam.transforms.tokenizer;
+
+import com.fasterxml.jackson.core.type.TypeReference;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.hubspot.jinjava.Jinjava;
+import com.hubspot.jinjava.JinjavaConfig;
+import com.hubspot.jinjava.LegacyOverrides;
+import com.hubspot.jinjava.interpret.RenderResult;
+import com.hubspot.jinjava.interpret.TemplateError;
+import com.hubspot.jinjava.lib.fn.ELFunctionDefinition;
+import dev.lorabeam.transforms.Example.Message;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.time.LocalDateTime;
+import java.time.format.DateTimeFormatter;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Collectors;
+import org.checkerframework.checker.nullness.qual.Nullable;
+
+/**
+ * Renders Hugging Face chat templates with Jinjava, configured like transformers' sandbox:
+ * {@code trim_blocks} and {@code lstrip_blocks} on, Python operator precedence, plus the two
+ * functions templates call, {@code raise_exception(msg)} and {@code strftime_now(fmt)}.
+ * Not serializable (Jinjava is not): create one per DoFn in {@code @Setup}.
+ */
+public final class ChatTemplate {
+  private static final ObjectMapper JSON = new ObjectMapper();
+
+  private final Jinjava jinjava;
+  private final String template;
+  private final Map<String, Object> specials;
+
+  public ChatTemplate(String template, @Nullable String bosToken, @Nullable String eosToken) {
+    this.template = template;
+    this.jinjava = new Jinjava(JinjavaConfig.newBuilder()
+        .withTrimBlocks(true)
+        .withLstripBlocks(true)
+        .withLegacyOverrides(LegacyOverrides.newBuilder()
+            .withUseNaturalOperatorPrecedence(true)
+            .withParseWhitespaceControlStrictly(true)
+            .withIterateOverMapKeys(true)
+            .withKeepNullableLoopValues(true)
+            .build())
+        .build());
+    jinjava.getGlobalContext().registerFunction(new ELFunctionDefinition(
+        "", "raise_exception", ChatTemplate.class, "raiseException", String.class));
+    jinjava.getGlobalContext().registerFunction(new ELFunctionDefinition(
+        "", "strftime_now", ChatTemplate.class, "strftimeNow", String.class));
+    Map<String, Object> s = new HashMap<>();
+    s.put("bos_token", bosToken == null ? "" : bosToken);
+    s.put("eos_token", eosToken == null ? "" : eosToken);
+    this.specials = Map.copyOf(s);
+  }
+
+  /** Thrown when the template rejects a conversation or fails to render. */
+  public static final class TemplateException extends RuntimeException {
+    public TemplateException(String message) {
+      super(message);
+    }
+  }
+
+  /**
+   * @param toolsJson the row's raw "tools" JSON array, or null
+   * @param addGenerationPrompt end with the header that opens the assistant's turn
+   */
+  public String render(List<Message> messages, @Nullable String toolsJson,
+      boolean addGenerationPrompt) {
+    Map<String, Object> vars = new HashMap<>(specials);
+    vars.put("messages", messages.stream().map(ChatTemplate::asMap).collect(Collectors.toList()));
+    vars.put("tools", parseTools(toolsJson));
+    vars.put("add_generation_prompt", addGenerationPrompt);
+    RenderResult result = jinjava.renderForResult(template, vars);
+    List<String> errors = new ArrayList<>();
+    for (TemplateError e : result.getErrors()) {
+      if (e.getSeverity() == TemplateError.ErrorType.FATAL) {
+        errors.add(e.getMessage());
+      }
+    }
+    if (!errors.isEmpty()) {
+      throw new TemplateException("chat template failed: " + String.join("; ", errors));
+    }
+    return result.getOutput();
+  }
+
+  private static Map<String, Object> asMap(Message m) {
+    Map<String, Object> map = new LinkedHashMap<>();
+    map.put("role", m.role());
+    map.put("content", m.content());
+    return map;
+  }
+
+  private static @Nullable List<Object> parseTools(@Nullable String toolsJson) {
+    if (toolsJson == null) {
+      return null;
+    }
+    try {
+      return JSON.readValue(toolsJson, new TypeReference<List<Object>>() {});
+    } catch (IOException e) {
+      throw new UncheckedIOException("tools JSON was validated by the parser", e);
+    }
+  }
+
+  /** Called by templates to reject a conversation, e.g. roles that do not alternate. */
+  public static String raiseException(String message) {
+    throw new TemplateException("chat template rejected the conversation: " + message);
+  }
+
+  /** Python's {@code strftime} for the few codes templates use ("%d %b %Y", "%Y-%m-%d"). */
+  public static String strftimeNow(String format) {
+    String pattern = format.replace("%Y", "yyyy").replace("%m", "MM").replace("%d", "dd")
+        .replace("%b", "MMM").replace("%B", "MMMM").replace("%H", "HH").replace("%M", "mm")
+        .replace("%S", "ss").replace("%A", "EEEE").replace("%a", "EEE");
+    return LocalDateTime.now().format(DateTimeFormatter.ofPattern(pattern, java.util.Locale.ENGLISH));
+  }
+}
