@@ -1,0 +1,188 @@
+// Engine construction, batch validation, the loss, and the gradient-free calls.
+#include "engine/engine.h"
+
+#include <cmath>
+#include <stdexcept>
+
+#include "engine/json.h"
+#include "engine/loader.h"
+
+namespace lorabeam {
+
+namespace {
+
+mx::Dtype parse_dtype(const std::string& name) {
+  if (name == "float32" || name.empty()) return mx::float32;
+  if (name == "bfloat16") return mx::bfloat16;
+  if (name == "float16") return mx::float16;
+  throw std::runtime_error("computeDtype must be float32, bfloat16 or float16, got \"" + name + "\"");
+}
+
+// Per-position cross-entropy: logits (B, T, V) float32, targets (B, T) -> (B, T).
+mx::array cross_entropy(const mx::array& logits, const mx::array& targets) {
+  mx::array lse = mx::logsumexp(logits, -1, false);                                           // (B, T)
+  mx::array picked = mx::squeeze(mx::take_along_axis(logits, mx::expand_dims(targets, -1), -1), -1);  // (B, T)
+  return mx::subtract(lse, picked);
+}
+
+mx::array inputs_of(const mx::array& tokens) {  // (B, T+1) -> (B, T)
+  return mx::slice(tokens, {0, 0}, {tokens.shape(0), tokens.shape(1) - 1});
+}
+
+mx::array targets_of(const mx::array& tokens) {  // (B, T+1) -> (B, T)
+  return mx::slice(tokens, {0, 1}, {tokens.shape(0), tokens.shape(1)});
+}
+
+}  // namespace
+
+EngineConfig parse_engine_config(const std::string& text) {
+  json::Value j = json::parse(text, "engine config");
+  EngineConfig c;
+  c.model = j.str("model", "");
+  if (c.model.empty()) throw std::runtime_error("engine config: \"model\" (a model directory or .gguf file) is required");
+  c.compute_dtype = j.str("computeDtype", "float32");
+  c.quantize_bits = j.integer("quantizeBits", 0);
+  c.lora.rank = j.integer("loraRank", 8);
+  c.lora.scale = static_cast<float>(j.num("loraScale", 20.0));
+  c.lora.dropout = static_cast<float>(j.num("loraDropout", 0.0));
+  c.lora.num_layers = j.integer("loraLayers", 16);
+  if (j.has("targetModules")) {
+    for (const auto& k : j.at("targetModules").items) c.lora.keys.push_back(k.string);
+  }
+  c.beta1 = static_cast<float>(j.num("adamBeta1", 0.9));
+  c.beta2 = static_cast<float>(j.num("adamBeta2", 0.999));
+  c.eps = static_cast<float>(j.num("adamEps", 1e-8));
+  c.weight_decay = static_cast<float>(j.num("weightDecay", 0.01));
+  c.bias_correction = j.flag("biasCorrection", false);
+  c.max_grad_norm = static_cast<float>(j.num("maxGradNorm", 0.0));
+  c.grad_accumulation = j.integer("gradAccumulation", 1);
+  c.grad_checkpoint = j.flag("gradCheckpoint", false);
+  c.seed = static_cast<uint64_t>(j.num("seed", 0));
+  c.compile = j.flag("compile", true);
+  if (c.grad_accumulation < 1) throw std::runtime_error("gradAccumulation must be at least 1");
+  if (c.lora.dropout < 0 || c.lora.dropout >= 1) throw std::runtime_error("loraDropout must be in [0, 1)");
+  return c;
+}
+
+Batch::Batch(int rows_, int seq_len_, const int32_t* tok, const int32_t* seg, const float* w, int vocab)
+    : rows(rows_), seq_len(seq_len_), tokens(0), segments(0), weights(0.0f) {
+  if (rows < 1 || seq_len < 1) {
+    throw std::invalid_argument("batch shape must be positive, got rows=" + std::to_string(rows) +
+                                " seqLen=" + std::to_string(seq_len));
+  }
+  if (!tok || !seg || !w) throw std::invalid_argument("batch buffers must not be null");
+  int64_t n_tok = static_cast<int64_t>(rows) * (seq_len + 1), n = static_cast<int64_t>(rows) * seq_len;
+  for (int64_t i = 0; i < n_tok; i++) {
+    if (tok[i] < 0 || tok[i] >= vocab) {
+      throw std::invalid_argument("token id " + std::to_string(tok[i]) + " at row " + std::to_string(i / (seq_len + 1)) +
+                                  ", position " + std::to_string(i % (seq_len + 1)) +
+                                  " is outside the vocabulary [0, " + std::to_string(vocab) + ")");
+    }
+  }
+  for (int64_t i = 0; i < n; i++) {
+    if (seg[i] < 0) throw std::invalid_argument("segment id " + std::to_string(seg[i]) + " is negative");
+    if (!(w[i] >= 0.0f) || std::isinf(w[i])) {
+      throw std::invalid_argument("loss weight " + std::to_string(w[i]) + " at index " + std::to_string(i) +
+                                  " must be finite and >= 0");
+    }
+  }
+  tokens = mx::array(tok, {rows, seq_len + 1}, mx::int32);  // (B, T+1)
+  segments = mx::array(seg, {rows, seq_len}, mx::int32);    // (B, T)
+  weights = mx::array(w, {rows, seq_len}, mx::float32);     // (B, T)
+}
+
+Engine::Engine(const EngineConfig& config) : config_(config) {
+  LoadOptions load;
+  load.dtype = parse_dtype(config.compute_dtype);
+  load.quantize_bits = config.quantize_bits;
+  model_ = load_model(config.model, load);
+  lora_ = create_lora(model_, config.lora, config.seed);
+  for (const auto& p : lora_.params) {
+    m_.push_back(mx::zeros_like(p));
+    v_.push_back(mx::zeros_like(p));
+  }
+  mx::eval(m_);
+  mx::eval(v_);
+  auto graph = [this](const std::vector<mx::array>& in) { return step_graph(in); };
+  step_fn_ = config.compile ? mx::compile(graph) : Fn(graph);
+}
+
+// [Σ w·CE, Σ w, #(w > 0)] of one (micro-)batch as a function of the LoRA parameters.
+std::vector<mx::array> Engine::loss_terms(const std::vector<mx::array>& params, const mx::array& tokens,
+                                          const mx::array& segments, const mx::array& weights,
+                                          std::optional<mx::array> key, bool training) const {
+  ForwardInputs in;
+  in.lora = lora_.views(params, model_.args.num_layers);
+  in.lora_options = {lora_.config.scale, training ? lora_.config.dropout : 0.0f};
+  in.mask = segment_mask(segments);  // (B, 1, T, T)
+  in.dropout_key = key;
+  in.checkpoint = training && config_.grad_checkpoint;
+  mx::array logits = forward_logits(model_, inputs_of(tokens), in);  // (B, T, V)
+  mx::array ce = cross_entropy(logits, targets_of(tokens));           // (B, T)
+  return {mx::sum(mx::multiply(ce, weights)), mx::sum(weights),
+          mx::sum(mx::astype(mx::greater(weights, mx::array(0.0f)), mx::float32))};
+}
+
+LossOut Engine::eval_loss(const Batch& batch) {
+  std::vector<mx::array> t = loss_terms(lora_.params, batch.tokens, batch.segments, batch.weights, std::nullopt, false);
+  mx::eval(t);
+  double wsum = t[1].item<float>();
+  if (wsum <= 0) throw std::invalid_argument("batch has no trained tokens: every loss weight is 0");
+  return {t[0].item<float>() / wsum, wsum, static_cast<int64_t>(t[2].item<float>())};
+}
+
+std::vector<float> Engine::token_losses(const Batch& batch) {
+  ForwardInputs in;
+  in.lora = lora_.views(lora_.params, model_.args.num_layers);
+  in.lora_options = {lora_.config.scale, 0.0f};
+  in.mask = segment_mask(batch.segments);
+  mx::array logits = forward_logits(model_, inputs_of(batch.tokens), in);
+  mx::array ce = cross_entropy(logits, targets_of(batch.tokens));  // (B, T)
+  ce = mx::where(mx::greater(batch.weights, mx::array(0.0f)), ce, mx::array(0.0f));
+  mx::eval(ce);
+  return std::vector<float>(ce.data<float>(), ce.data<float>() + ce.size());
+}
+
+std::vector<float> Engine::lora_gradient(const Batch& batch, double* loss) {
+  size_t P = lora_.params.size();
+  auto fn = [&](const std::vector<mx::array>& ps) {
+    std::vector<mx::array> t = loss_terms(ps, batch.tokens, batch.segments, batch.weights, std::nullopt, false);
+    return std::vector<mx::array>{mx::divide(t[0], t[1])};
+  };
+  std::vector<int> argnums(P);
+  for (size_t i = 0; i < P; i++) argnums[i] = static_cast<int>(i);
+  auto [value, grads] = mx::value_and_grad(fn, argnums)(lora_.params);
+  for (auto& g : grads) g = mx::reshape(g, {-1});
+  mx::array flat = mx::concatenate(grads, 0);  // (Σ sizes,)
+  mx::eval(value[0], flat);
+  *loss = value[0].item<float>();
+  return std::vector<float>(flat.data<float>(), flat.data<float>() + flat.size());
+}
+
+std::vector<float> Engine::lora_values() const {
+  std::vector<float> out;
+  for (const auto& p : lora_.params) {
+    mx::array c = mx::flatten(p);
+    mx::eval(c);
+    out.insert(out.end(), c.data<float>(), c.data<float>() + c.size());
+  }
+  return out;
+}
+
+void Engine::set_lora_values(const std::vector<float>& values) {
+  if (static_cast<int64_t>(values.size()) != lora_.size()) {
+    throw std::invalid_argument("expected " + std::to_string(lora_.size()) + " LoRA values, got " +
+                                std::to_string(values.size()));
+  }
+  size_t off = 0;
+  for (auto& p : lora_.params) {
+    p = mx::array(values.data() + off, p.shape(), mx::float32);
+    off += p.size();
+  }
+}
+
+void Engine::save_adapters(const std::string& dir) const { lorabeam::save_adapters(lora_, dir); }
+
+void Engine::load_adapters(const std::string& dir) { lorabeam::load_adapters(lora_, dir); }
+
+}  // namespace lorabeam

@@ -1,0 +1,89 @@
+// The training engine behind lb_engine*: model + LoRA + AdamW state + the compiled step.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "engine/lora.h"
+#include "engine/model.h"
+
+namespace lorabeam {
+
+struct EngineConfig {
+  std::string model;
+  std::string compute_dtype = "float32";
+  int quantize_bits = 0;
+  LoraConfig lora;
+  float beta1 = 0.9f, beta2 = 0.999f, eps = 1e-8f, weight_decay = 0.01f;
+  bool bias_correction = false;
+  float max_grad_norm = 0.0f;
+  int grad_accumulation = 1;
+  bool grad_checkpoint = false;
+  uint64_t seed = 0;
+  bool compile = true;
+};
+
+// Parses the JSON object Java sends (field names of dev.lorabeam.engine.EngineConfig).
+EngineConfig parse_engine_config(const std::string& json_text);
+
+// A host batch: tokens (B, T+1), segments (B, T), weights (B, T); validated on construction.
+struct Batch {
+  int rows, seq_len;
+  mx::array tokens, segments, weights;
+  Batch(int rows, int seq_len, const int32_t* tokens, const int32_t* segments, const float* weights, int vocab);
+};
+
+struct StepOut {
+  int64_t step;
+  double loss, weight_sum, grad_norm;
+  int64_t trained_tokens;
+};
+
+struct LossOut {
+  double loss, weight_sum;
+  int64_t trained_tokens;
+};
+
+class Engine {
+ public:
+  explicit Engine(const EngineConfig& config);
+  Engine(const Engine&) = delete;  // the compiled step captures this
+  Engine& operator=(const Engine&) = delete;
+
+  StepOut step(const Batch& batch, double learning_rate);
+  LossOut eval_loss(const Batch& batch);
+  std::vector<float> token_losses(const Batch& batch);
+  // Test hook: ∂(Σw·CE/Σw)/∂(LoRA params), flattened in params order.
+  std::vector<float> lora_gradient(const Batch& batch, double* loss);
+  std::vector<float> lora_values() const;
+  void set_lora_values(const std::vector<float>& values);
+
+  void save_adapters(const std::string& dir) const;
+  void load_adapters(const std::string& dir);
+  void save_optimizer(const std::string& file) const;
+  void load_optimizer(const std::string& file);
+
+  std::vector<int32_t> generate(const std::vector<int32_t>& prompt, int max_tokens, float temperature, float top_p,
+                                uint64_t seed, const std::vector<int32_t>& stop);
+
+  const Model& model() const { return model_; }
+  const Lora& lora() const { return lora_; }
+
+ private:
+  using Fn = std::function<std::vector<mx::array>(const std::vector<mx::array>&)>;
+  std::vector<mx::array> loss_terms(const std::vector<mx::array>& params, const mx::array& tokens,
+                                    const mx::array& segments, const mx::array& weights,
+                                    std::optional<mx::array> key, bool training) const;
+  std::vector<mx::array> step_graph(const std::vector<mx::array>& inputs) const;
+
+  EngineConfig config_;
+  Model model_;
+  Lora lora_;
+  std::vector<mx::array> m_, v_;
+  int64_t step_ = 0;
+  Fn step_fn_;
+};
+
+}  // namespace lorabeam

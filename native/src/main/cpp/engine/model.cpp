@@ -1,0 +1,216 @@
+// Forward pass of the Llama-family model with LoRA (see model.h); mirrors mlx-lm's llama.py.
+#include "engine/model.h"
+
+#include <cmath>
+#include <stdexcept>
+
+namespace lorabeam {
+
+const std::vector<std::string>& block_linear_keys() {
+  static const std::vector<std::string> keys = {
+      "self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj", "self_attn.o_proj",
+      "mlp.gate_proj",    "mlp.up_proj",      "mlp.down_proj"};
+  return keys;
+}
+
+mx::array Linear::operator()(const mx::array& x) const {
+  mx::array y = quantized()
+      ? mx::quantized_matmul(x, weight, *scales, biases, true, group_size, bits)
+      : mx::matmul(x, mx::transpose(weight));
+  return bias ? mx::add(y, *bias) : y;
+}
+
+mx::array Linear::rows(const mx::array& ids) const {
+  mx::array w = mx::take(weight, ids, 0);  // (B, T, in) or packed (B, T, in·bits/32)
+  if (!quantized()) return w;
+  return mx::dequantize(w, mx::take(*scales, ids, 0), mx::take(*biases, ids, 0), group_size, bits);
+}
+
+void Linear::quantize(int new_bits, int new_group) {
+  if (quantized()) return;  // already quantized at the source (GGUF, mlx-community)
+  std::vector<mx::array> q = mx::quantize(weight, new_group, new_bits);
+  weight = q[0];
+  scales = q[1];
+  biases = q[2];
+  bits = new_bits;
+  group_size = new_group;
+}
+
+std::vector<mx::array> Linear::arrays() const {
+  std::vector<mx::array> out = {weight};
+  for (const auto* o : {&scales, &biases, &bias}) {
+    if (*o) out.push_back(**o);
+  }
+  return out;
+}
+
+std::vector<mx::array> Model::arrays() const {
+  std::vector<mx::array> out = embed_tokens.arrays();
+  for (const Block& b : layers) {
+    for (const auto& [key, lin] : b.linears) {
+      for (auto& a : lin.arrays()) out.push_back(a);
+    }
+    out.push_back(b.input_layernorm);
+    out.push_back(b.post_attention_layernorm);
+  }
+  out.push_back(norm);
+  if (lm_head) {
+    for (auto& a : lm_head->arrays()) out.push_back(a);
+  }
+  if (args.rope_freqs) out.push_back(*args.rope_freqs);
+  return out;
+}
+
+namespace {
+
+int64_t logical_size(const Linear& l) {
+  if (!l.quantized()) return l.weight.size();
+  return static_cast<int64_t>(l.weight.shape(0)) * l.weight.shape(1) * 32 / l.bits;
+}
+
+mx::array dropout(const mx::array& x, ForwardInputs& in) {
+  float p = in.lora_options.dropout;
+  if (p <= 0.0f || !in.dropout_key) return x;
+  std::pair<mx::array, mx::array> keys = mx::random::split(*in.dropout_key);
+  in.dropout_key = keys.first;
+  mx::array keep = mx::random::bernoulli(mx::array(1.0f - p), x.shape(), keys.second);
+  return mx::multiply(x, mx::astype(mx::divide(keep, mx::array(1.0f - p)), x.dtype()));
+}
+
+// y = base(x) + scale·(dropout(x)·A)·B, the LoRA sum cast back to x's dtype like mlx-lm.
+mx::array linear(const Block& block, const BlockLora& lora, const std::string& key, const mx::array& x,
+                 ForwardInputs& in) {
+  mx::array y = block.linears.at(key)(x);
+  auto it = lora.find(key);
+  if (it == lora.end()) return y;
+  mx::array z = mx::matmul(mx::matmul(dropout(x, in), it->second.a), it->second.b);  // (B, T, out)
+  return mx::add(y, mx::astype(mx::multiply(mx::array(in.lora_options.scale), z), x.dtype()));
+}
+
+mx::array rope(const ModelArgs& a, const mx::array& x, int offset) {
+  if (a.rope_freqs) {
+    return mx::fast::rope(x, a.head_dim, a.rope_traditional, std::nullopt, 1.0f, offset, a.rope_freqs);
+  }
+  return mx::fast::rope(x, a.head_dim, a.rope_traditional, a.rope_theta, 1.0f, offset);
+}
+
+// (B, T, D) -> (B, T, D)
+mx::array attention(const Model& m, const Block& block, const BlockLora& lora, int layer, const mx::array& x,
+                    ForwardInputs& in) {
+  const ModelArgs& a = m.args;
+  int B = x.shape(0), T = x.shape(1);
+  auto heads = [&](const mx::array& t, int n) {  // (B, T, n·hd) -> (B, n, T, hd)
+    return mx::transpose(mx::reshape(t, {B, T, n, a.head_dim}), {0, 2, 1, 3});
+  };
+  mx::array q = heads(linear(block, lora, "self_attn.q_proj", x, in), a.num_heads);
+  mx::array k = heads(linear(block, lora, "self_attn.k_proj", x, in), a.num_kv_heads);
+  mx::array v = heads(linear(block, lora, "self_attn.v_proj", x, in), a.num_kv_heads);
+  int offset = in.cache ? in.cache->offset : 0;
+  q = rope(a, q, offset);
+  k = rope(a, k, offset);
+  std::string mode = "";
+  if (in.cache) {
+    auto& ck = in.cache->keys[layer];
+    auto& cv = in.cache->values[layer];
+    if (ck) {
+      k = mx::concatenate({*ck, k}, 2);
+      v = mx::concatenate({*cv, v}, 2);
+    }
+    ck = k;
+    cv = v;
+    if (T > 1) mode = "causal";
+  } else if (!in.mask) {
+    mode = "causal";
+  }
+  float scale = 1.0f / std::sqrt(static_cast<float>(a.head_dim));
+  mx::array o = mx::fast::scaled_dot_product_attention(q, k, v, scale, mode,
+                                                       mode.empty() ? in.mask : std::nullopt);  // (B, H, T, hd)
+  o = mx::reshape(mx::transpose(o, {0, 2, 1, 3}), {B, T, a.num_heads * a.head_dim});
+  return linear(block, lora, "self_attn.o_proj", o, in);
+}
+
+// SwiGLU MLP: (B, T, D) -> (B, T, D)
+mx::array mlp(const Block& block, const BlockLora& lora, const mx::array& x, ForwardInputs& in) {
+  mx::array g = linear(block, lora, "mlp.gate_proj", x, in);
+  mx::array u = linear(block, lora, "mlp.up_proj", x, in);
+  mx::array silu = mx::multiply(g, mx::sigmoid(g));
+  return linear(block, lora, "mlp.down_proj", mx::multiply(silu, u), in);
+}
+
+mx::array block_forward(const Model& m, int layer, const BlockLora& lora, const mx::array& h, ForwardInputs& in) {
+  const Block& b = m.layers[layer];
+  float eps = m.args.rms_norm_eps;
+  mx::array r = mx::add(h, attention(m, b, lora, layer, mx::fast::rms_norm(h, b.input_layernorm, eps), in));
+  return mx::add(r, mlp(b, lora, mx::fast::rms_norm(r, b.post_attention_layernorm, eps), in));
+}
+
+// The same block as a function of explicit arrays, so mx::checkpoint can recompute it.
+mx::array checkpointed_block(const Model& m, int layer, const BlockLora& lora, const mx::array& h, ForwardInputs& in) {
+  std::vector<std::string> keys;
+  std::vector<mx::array> inputs = {h};
+  if (in.mask) inputs.push_back(*in.mask);
+  for (const auto& [key, pair] : lora) {
+    keys.push_back(key);
+    inputs.push_back(pair.a);
+    inputs.push_back(pair.b);
+  }
+  bool has_mask = in.mask.has_value();
+  LoraOptions opts = in.lora_options;
+  std::optional<mx::array> key = in.dropout_key;
+  if (key) {
+    auto ks = mx::random::split(*key);
+    in.dropout_key = ks.first;
+    key = ks.second;
+  }
+  auto fn = [&m, layer, keys, has_mask, opts, key](const std::vector<mx::array>& xs) {
+    size_t i = 1;
+    ForwardInputs local;
+    local.lora_options = opts;
+    local.dropout_key = key;
+    if (has_mask) local.mask = xs[i++];
+    BlockLora l;
+    for (const std::string& k : keys) {
+      l.emplace(k, LoraPair{xs[i], xs[i + 1]});
+      i += 2;
+    }
+    return std::vector<mx::array>{block_forward(m, layer, l, xs[0], local)};
+  };
+  return mx::checkpoint(fn)(inputs)[0];
+}
+
+}  // namespace
+
+int64_t Model::parameter_count() const {
+  int64_t n = logical_size(embed_tokens) + norm.size();
+  for (const Block& b : layers) {
+    for (const auto& [key, lin] : b.linears) n += logical_size(lin) + (lin.bias ? lin.bias->size() : 0);
+    n += b.input_layernorm.size() + b.post_attention_layernorm.size();
+  }
+  if (lm_head) n += logical_size(*lm_head);
+  return n;
+}
+
+mx::array segment_mask(const mx::array& segments) {
+  int T = segments.shape(1);
+  mx::array same = mx::equal(mx::expand_dims(segments, 2), mx::expand_dims(segments, 1));  // (B, T, T)
+  mx::array causal = mx::tril(mx::ones({T, T}, mx::bool_));                                // (T, T)
+  return mx::expand_dims(mx::logical_and(same, causal), 1);                                // (B, 1, T, T)
+}
+
+mx::array forward_logits(const Model& m, const mx::array& inputs, ForwardInputs& in) {
+  static const BlockLora no_lora;
+  mx::array h = m.embed_tokens.rows(inputs);  // (B, T, D)
+  mx::Dtype dtype = m.norm.dtype();
+  h = mx::astype(h, dtype);
+  if (in.mask) in.mask = mx::astype(*in.mask, mx::bool_);
+  for (int l = 0; l < m.args.num_layers; l++) {
+    const BlockLora& lora = in.lora.empty() ? no_lora : in.lora[l];
+    h = in.checkpoint ? checkpointed_block(m, l, lora, h, in) : block_forward(m, l, lora, h, in);
+  }
+  h = mx::fast::rms_norm(h, m.norm, m.args.rms_norm_eps);  // (B, T, D)
+  mx::array logits = m.lm_head ? (*m.lm_head)(h) : m.embed_tokens(h);  // (B, T, V)
+  if (in.cache) in.cache->offset += inputs.shape(1);
+  return mx::astype(logits, mx::float32);
+}
+
+}  // namespace lorabeam
