@@ -19,7 +19,8 @@ import org.apache.beam.sdk.coders.VarLongCoder;
  * @param detail one human sentence naming the field and the fix
  */
 @DefaultCoder(DeadLetter.DeadLetterCoder.class)
-public record DeadLetter(String file, long line, Reason reason, String detail, String raw) {
+public record DeadLetter(String file, long line, Reason reason, String detail, String raw)
+    implements java.io.Serializable {
 
   public static final int MAX_RAW_CHARS = 2000;
   private static final ObjectMapper JSON = new ObjectMapper();

@@ -17,7 +17,8 @@ import org.apache.beam.sdk.coders.VarLongCoder;
  *     weights[0] is never used (nothing predicts the first token) and is kept 0.
  */
 @DefaultCoder(TokenizedDoc.TokenizedDocCoder.class)
-public record TokenizedDoc(int[] tokens, float[] weights, String sourceFile, long line) {
+public record TokenizedDoc(int[] tokens, float[] weights, String sourceFile, long line)
+    implements java.io.Serializable {
 
   public TokenizedDoc {
     if (tokens.length != weights.length) {
