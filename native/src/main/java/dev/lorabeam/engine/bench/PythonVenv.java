@@ -10,6 +10,7 @@ import java.nio.file.Paths;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 
@@ -34,7 +35,7 @@ public final class PythonVenv {
 
   /** Locates the repository and the venv; does not check that the venv works (see {@link #problem}). */
   public static PythonVenv locate() {
-    Path root = repoRoot();
+    Path root = findRepoRoot();
     String configured = System.getProperty("lorabeam.venv");
     if (configured == null || configured.isBlank()) {
       configured = System.getenv("LORABEAM_VENV");
@@ -55,6 +56,10 @@ public final class PythonVenv {
     return venv;
   }
 
+  public Path repoRoot() {
+    return repoRoot;
+  }
+
   /** Why mlx-lm cannot run from this venv, with the fix; empty when it can. */
   public Optional<String> problem() {
     if (!Files.isExecutable(python())) {
@@ -66,7 +71,7 @@ public final class PythonVenv {
           + ": set -Dlorabeam.root to the repository root");
     }
     try {
-      run(Duration.ofMinutes(2), List.of("-c", "import mlx.core, mlx_lm, safetensors, numpy"), false);
+      run(Duration.ofMinutes(2), List.of("-c", "import mlx.core, mlx_lm, safetensors, numpy"), false, Map.of());
       return Optional.empty();
     } catch (RuntimeException e) {
       return Optional.of("the venv at " + venv + " cannot import mlx-lm: " + e.getMessage());
@@ -80,10 +85,16 @@ public final class PythonVenv {
    * @param showProgress pass the script's stderr through to ours (long benchmark runs)
    */
   public JsonNode runScript(Duration timeout, String script, List<String> args, boolean showProgress) {
+    return runScript(timeout, script, args, showProgress, Map.of());
+  }
+
+  /** As {@link #runScript(Duration, String, List, boolean)}, with extra environment variables. */
+  public JsonNode runScript(Duration timeout, String script, List<String> args, boolean showProgress,
+      Map<String, String> env) {
     List<String> argv = new ArrayList<>();
     argv.add(script(script).toString());
     argv.addAll(args);
-    String stdout = run(timeout, argv, showProgress);
+    String stdout = run(timeout, argv, showProgress, env);
     String[] lines = stdout.strip().split("\n");
     String last = lines[lines.length - 1];
     try {
@@ -93,7 +104,7 @@ public final class PythonVenv {
     }
   }
 
-  private String run(Duration timeout, List<String> args, boolean showProgress) {
+  private String run(Duration timeout, List<String> args, boolean showProgress, Map<String, String> env) {
     List<String> command = new ArrayList<>();
     command.add(python().toString());
     command.addAll(args);
@@ -103,6 +114,7 @@ public final class PythonVenv {
       ProcessBuilder builder = new ProcessBuilder(command).directory(repoRoot.toFile());
       builder.redirectError(showProgress ? ProcessBuilder.Redirect.INHERIT : ProcessBuilder.Redirect.to(err.toFile()));
       builder.environment().put("PYTHONUNBUFFERED", "1");
+      builder.environment().putAll(env);
       Process process = builder.start();
       process.getOutputStream().close();
       byte[] out = process.getInputStream().readAllBytes();  // ends when the child closes stdout
@@ -136,7 +148,7 @@ public final class PythonVenv {
   }
 
   /** {@code lorabeam.root}, Maven's project directory, or the first ancestor of the working directory holding native/. */
-  private static Path repoRoot() {
+  private static Path findRepoRoot() {
     for (String key : new String[] {"lorabeam.root", "maven.multiModuleProjectDirectory"}) {
       String value = System.getProperty(key);
       if (value != null && !value.isBlank() && Files.isDirectory(Paths.get(value, SCRIPTS))) {
