@@ -70,6 +70,7 @@ def lora_args(a, adapter_path: str) -> types.SimpleNamespace:
     args = dict(CONFIG_DEFAULTS)
     args.update(
         model=a.model,
+        data=f"{a.rows} (pre-tokenized, bench_peer.py)",
         train=True,
         fine_tune_type="lora",
         optimizer="adamw",
