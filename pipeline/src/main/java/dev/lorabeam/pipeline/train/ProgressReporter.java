@@ -27,6 +27,7 @@ public final class ProgressReporter implements AutoCloseable {
   static final int LOG_EVERY_STEPS = 50;
   static final int LOG_EVERY_SECONDS = 10;
   private static final int BAR_WIDTH = 20;
+  private static final int MIN_BAR_WIDTH = 6;
 
   /** Ignores updates and logs messages: for code that reports before a reporter exists. */
   public static final ProgressReporter NOOP = new ProgressReporter(1, 0, false, null, LOG::info, false);
@@ -126,17 +127,25 @@ public final class ProgressReporter implements AutoCloseable {
 
   /** {@code [00:10:00] =>---- 45/5000 ETA:8h <facts>}. */
   static String line(double elapsedSecs, long current, long max, double etaSecs, String facts) {
-    return String.format(Locale.ROOT, "[%s] %s %d/%d ETA:%s %s",
-        clock(elapsedSecs), bar(current, max), current, max, eta(etaSecs), facts == null ? "" : facts);
+    return line(elapsedSecs, current, max, etaSecs, facts, BAR_WIDTH);
+  }
+
+  static String line(double elapsedSecs, long current, long max, double etaSecs, String facts, int barWidth) {
+    return String.format(Locale.ROOT, "[%s] %s %d/%d ETA:%s %s", clock(elapsedSecs),
+        bar(current, max, barWidth), current, max, eta(etaSecs), facts == null ? "" : facts);
   }
 
   /** {@code =====>--------------} of {@value #BAR_WIDTH} characters. */
   static String bar(long current, long max) {
-    int filled = max <= 0 ? 0 : (int) Math.min(BAR_WIDTH, BAR_WIDTH * current / max);
-    StringBuilder b = new StringBuilder(BAR_WIDTH);
+    return bar(current, max, BAR_WIDTH);
+  }
+
+  static String bar(long current, long max, int width) {
+    int filled = max <= 0 ? 0 : (int) Math.min(width, width * current / max);
+    StringBuilder b = new StringBuilder(width);
     b.append("=".repeat(Math.max(0, filled - 1)));
-    b.append(filled > 0 && filled < BAR_WIDTH ? ">" : filled == BAR_WIDTH ? "=" : "");
-    return b.append("-".repeat(BAR_WIDTH - b.length())).toString();
+    b.append(filled > 0 && filled < width ? ">" : filled == width ? "=" : "");
+    return b.append("-".repeat(width - b.length())).toString();
   }
 
   /** {@code 01:02:03}; hours grow past 99. */
@@ -184,6 +193,12 @@ public final class ProgressReporter implements AutoCloseable {
     double secs = state.getElapsedAfterStart().toMillis() / 1e3;
     double eta = done > 0 ? secs / done * (state.getMax() - state.getCurrent()) : Double.NaN;
     String text = line(elapsedSecs, state.getCurrent(), state.getMax(), eta, state.getExtraMessage());
-    return text.length() <= maxLength || maxLength <= 0 ? text : text.substring(0, maxLength);
+    if (maxLength <= 0 || text.length() <= maxLength) {
+      return text;
+    }
+    // A narrow terminal: shrink the bar first (to the 6 characters users know), then cut the end.
+    int barWidth = Math.max(MIN_BAR_WIDTH, BAR_WIDTH - (text.length() - maxLength));
+    text = line(elapsedSecs, state.getCurrent(), state.getMax(), eta, state.getExtraMessage(), barWidth);
+    return text.length() <= maxLength ? text : text.substring(0, maxLength);
   }
 }

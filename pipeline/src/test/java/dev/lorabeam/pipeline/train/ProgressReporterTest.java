@@ -33,6 +33,7 @@ public class ProgressReporterTest {
     assertEquals("--------------------", ProgressReporter.bar(0, 100));
     assertEquals("=========>----------", ProgressReporter.bar(50, 100));
     assertEquals("====================", ProgressReporter.bar(100, 100));
+    assertEquals("=>----", ProgressReporter.bar(67, 200, 6));
   }
 
   @Test
