@@ -187,6 +187,26 @@ public record TrainConfig(
         maxGradNorm, gradAccumulation, gradCheckpoint, seed);
   }
 
+  /**
+   * Checks that {@code --resume} can continue the checkpoint written with {@code saved}: the
+   * adapters' shape (rank, layers, target modules) must be the same. Other flags (learning rate,
+   * data, steps) may change between runs.
+   *
+   * @throws IllegalArgumentException one line naming the flag, both values and the fix
+   */
+  public void checkResumableFrom(TrainConfig saved) {
+    mustMatch("--lora-rank", loraRank, saved.loraRank);
+    mustMatch("--lora-layers", loraLayers, saved.loraLayers);
+    mustMatch("--target-modules", targetModules, saved.targetModules);
+  }
+
+  private void mustMatch(String flag, Object now, Object saved) {
+    if (!now.equals(saved)) {
+      throw new IllegalArgumentException("--resume: " + flag + " is " + now + " but the checkpoint in "
+          + adapterPath + " was trained with " + saved + "; use the same value or a new --adapter-path");
+    }
+  }
+
   /** Sequences consumed per optimizer step. */
   public int effectiveBatchSize() {
     return batchSize * gradAccumulation;

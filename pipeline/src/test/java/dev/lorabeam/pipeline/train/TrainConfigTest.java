@@ -93,6 +93,18 @@ public class TrainConfigTest {
   }
 
   @Test
+  public void resumeNeedsTheSameAdapterShapeButMayChangeTheRest() {
+    TrainConfig saved = base().loraRank(8).build();
+    base().loraRank(8).learningRate(1e-4).maxSteps(900).data("data/new").build().checkResumableFrom(saved);
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+        () -> base().loraRank(16).build().checkResumableFrom(saved));
+    assertEquals("--resume: --lora-rank is 16 but the checkpoint in adapters was trained with 8;"
+        + " use the same value or a new --adapter-path", e.getMessage());
+    assertThrows(IllegalArgumentException.class,
+        () -> base().targetModules(List.of("q")).build().checkResumableFrom(saved));
+  }
+
+  @Test
   public void jsonRoundTripKeepsEveryValue() {
     TrainConfig c = base().maxMemoryGb(24.5).maxSteps(300).quantize(4).lrSchedule("COSINE")
         .distrust("weighted").metricsFile("m.jsonl").seed(42).targetModules(List.of("q", "v")).build();
