@@ -69,8 +69,10 @@ static void train(lb_engine* e, int B, int T, int vocab, int steps, const char* 
 int main(int argc, char** argv) {
   std::string gguf = argv[1], tmp = argv[2];
   int T = argc > 3 ? std::atoi(argv[3]) : 64;
+  std::string compile = argc > 4 ? argv[4] : "true";
+  int steps = argc > 5 ? std::atoi(argv[5]) : 6;
   int64_t before = lb_active_memory();
-  std::string cfg = "{\"model\":\"" + gguf + "\",\"loraLayers\":-1,\"loraRank\":8}";
+  std::string cfg = "{\"model\":\"" + gguf + "\",\"loraLayers\":-1,\"loraRank\":8,\"compile\":" + compile + "}";
   lb_engine* e = lb_engine_new(cfg.c_str());
   if (!e) return std::printf("open failed: %s\n", lb_last_error()), 1;
   int64_t info[8];
@@ -84,12 +86,12 @@ int main(int argc, char** argv) {
   std::printf("generated (%.2fs):", now() - t0);
   for (int i = 0; i < n; i++) std::printf(" %d", gen[i]);
   std::printf("  (7042 = \" Paris\")\n");
-  train(e, 1, T, 49152, 6, "gguf");
+  train(e, 1, T, 49152, steps, "gguf");
   lb_engine_free(e);
   std::printf("active before %ld after %ld\n", before, lb_active_memory());
 
   write_tiny_llama(tmp + "/tiny");
-  cfg = "{\"model\":\"" + tmp + "/tiny\",\"loraLayers\":-1}";
+  cfg = "{\"model\":\"" + tmp + "/tiny\",\"loraLayers\":-1,\"compile\":" + compile + "}";
   e = lb_engine_new(cfg.c_str());
   if (!e) return std::printf("open failed: %s\n", lb_last_error()), 1;
   train(e, 4, 32, 256, 60, "tiny");
