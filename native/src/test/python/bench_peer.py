@@ -128,13 +128,14 @@ def main(argv=None) -> int:
         train_model(lora_args(a, adapter_path), model, TokenRows(rows), TokenRows(rows[:0]), times)
 
     measured = [r for r in times.reports if r["iteration"] > a.warmup]
-    tokens, secs = 0, 0.0
+    tokens, secs, step_rates = 0, 0.0, []
     prev = {r["iteration"]: r for r in times.reports}
     for r in measured:
         before = prev.get(r["iteration"] - 1, {"trained_tokens": 0})["trained_tokens"]
         step_tokens = r["trained_tokens"] - before
         tokens += step_tokens
         secs += step_tokens / r["tokens_per_second"]
+        step_rates.append(r["tokens_per_second"])
     result = {
         "peer": f"mlx_lm.lora train_model {mlx_lm.__version__} (mlx {mx.__version__})",
         "device": str(mx.default_device()),
@@ -144,6 +145,7 @@ def main(argv=None) -> int:
         "trained_tokens": tokens,
         "seconds": secs,
         "tokens_per_sec": tokens / secs if secs > 0 else None,
+        "step_tokens_per_sec": step_rates,
         "peak_memory_bytes": mx.get_peak_memory(),
         "losses": [r["train_loss"] for r in times.reports],
     }

@@ -36,7 +36,7 @@ public final class EngineBenchmark {
       "self_attn.o_proj", "mlp.gate_proj", "mlp.up_proj", "mlp.down_proj");
 
   /** One side's measured steps. */
-  record Side(String name, long tokens, double seconds, long peakBytes, List<Double> losses) {
+  record Side(String name, long tokens, double seconds, double bestTokensPerSec, long peakBytes, List<Double> losses) {
     double tokensPerSec() {
       return tokens / seconds;
     }
@@ -91,6 +91,7 @@ public final class EngineBenchmark {
         0.999, 1e-8, o.weightDecay(), o.biasCorrection(), 0.0, 1, o.gradCheckpoint(), o.seed());
     long tokens = 0;
     double seconds = 0;
+    double best = 0;
     List<Double> losses = new ArrayList<>();
     try (Engine engine = Engine.open(config)) {
       for (int s = 0; s < o.warmup() + o.steps(); s++) {
@@ -103,11 +104,12 @@ public final class EngineBenchmark {
         if (measured) {
           tokens += r.trainedTokens();
           seconds += secs;
+          best = Math.max(best, r.trainedTokens() / secs);
         }
         System.out.printf("lorabeam step %d%s: loss %.4f, %d tokens in %.2f s (%.1f tokens/s)%n", s + 1,
             measured ? "" : " (warm-up)", r.loss(), r.trainedTokens(), secs, r.trainedTokens() / secs);
       }
-      return new Side("lorabeam", tokens, seconds, Mlx.peakMemory(), losses);
+      return new Side("lorabeam", tokens, seconds, best, Mlx.peakMemory(), losses);
     }
   }
 
@@ -127,7 +129,11 @@ public final class EngineBenchmark {
     JsonNode r = venv.runScript(Duration.ofHours(6), "bench_peer.py", args, true, peerEnv(o));
     List<Double> losses = new ArrayList<>();
     r.get("losses").forEach(n -> losses.add(n.asDouble()));
-    return new Side(r.get("peer").asText(), r.get("trained_tokens").asLong(), r.get("seconds").asDouble(),
+    double best = 0;
+    for (JsonNode rate : r.get("step_tokens_per_sec")) {
+      best = Math.max(best, rate.asDouble());
+    }
+    return new Side(r.get("peer").asText(), r.get("trained_tokens").asLong(), r.get("seconds").asDouble(), best,
         r.get("peak_memory_bytes").asLong(), losses);
   }
 
@@ -156,7 +162,7 @@ public final class EngineBenchmark {
 
   private static void report(BenchmarkOptions o, Side ours, Side peer, double gemmGflops, double flopsPerToken)
       throws IOException {
-    System.out.printf("%n%-44s %12s %14s %8s%n", "side", "tokens/s", "peak memory", "MFU");
+    System.out.printf("%n%-44s %10s %10s %14s %8s%n", "side", "tokens/s", "best step", "peak memory", "MFU");
     ObjectNode json = JSON.createObjectNode();
     json.put("seq_len", o.seqLen()).put("batch_size", o.batchSize()).put("measured_steps", o.steps())
         .put("gemm_gflops", gemmGflops).put("flops_per_token", flopsPerToken).put("flops_formula", LoraFlops.FORMULA);
@@ -165,17 +171,22 @@ public final class EngineBenchmark {
         continue;
       }
       double mfu = s.tokensPerSec() * flopsPerToken / (gemmGflops * 1e9);
-      System.out.printf("%-44s %12.2f %11.1f MB %7.1f%%%n", s.name(), s.tokensPerSec(), s.peakBytes() / 1e6, 100 * mfu);
+      System.out.printf("%-44s %10.2f %10.2f %11.1f MB %7.1f%%%n", s.name(), s.tokensPerSec(), s.bestTokensPerSec(),
+          s.peakBytes() / 1e6, 100 * mfu);
       ObjectNode n = json.putObject(s == ours ? "lorabeam" : "mlx_lm");
-      n.put("name", s.name()).put("tokens_per_sec", s.tokensPerSec()).put("trained_tokens", s.tokens())
+      n.put("name", s.name()).put("tokens_per_sec", s.tokensPerSec()).put("best_step_tokens_per_sec",
+          s.bestTokensPerSec()).put("trained_tokens", s.tokens())
           .put("seconds", s.seconds()).put("peak_memory_bytes", s.peakBytes()).put("mfu", mfu);
       s.losses().forEach(n.putArray("losses")::add);
     }
     if (ours != null && peer != null) {
       double speed = ours.tokensPerSec() / peer.tokensPerSec();
       double memory = (double) ours.peakBytes() / peer.peakBytes();
-      System.out.printf("lorabeam / mlx-lm: tokens/s %.3fx, peak memory %.3fx%n", speed, memory);
-      json.put("tokens_per_sec_ratio", speed).put("peak_memory_ratio", memory);
+      double bestSpeed = ours.bestTokensPerSec() / peer.bestTokensPerSec();
+      System.out.printf("lorabeam / mlx-lm: tokens/s %.3fx (best steps %.3fx), peak memory %.3fx%n", speed, bestSpeed,
+          memory);
+      json.put("tokens_per_sec_ratio", speed).put("best_step_tokens_per_sec_ratio", bestSpeed)
+          .put("peak_memory_ratio", memory);
     }
     if (o.out() != null) {
       Files.writeString(o.out(), JSON.writerWithDefaultPrettyPrinter().writeValueAsString(json));
