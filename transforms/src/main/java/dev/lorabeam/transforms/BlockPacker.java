@@ -157,7 +157,7 @@ public final class BlockPacker {
   }
 
   /** SplitMix64-style mixing: cheap, well spread, and the same on every JVM. */
-  static long mix(long a, long b) {
+  public static long mix(long a, long b) {
     long z = a * 0x9E3779B97F4A7C15L + b;
     z = (z ^ (z >>> 30)) * 0xBF58476D1CE4E5B9L;
     z = (z ^ (z >>> 27)) * 0x94D049BB133111EBL;

@@ -27,7 +27,7 @@ public final class DocumentRenderer {
     this.tokenizer = tokenizer;
     this.maskPrompt = maskPrompt;
     String t = tokenizer.chatTemplate();
-    this.template = t == null ? null : new ChatTemplate(t, tokenizer.bosToken(), tokenizer.eosToken());
+    this.template = t == null ? null : ChatTemplate.shared(t, tokenizer.bosToken(), tokenizer.eosToken());
     this.bos = tokenizer.bosId();
     this.eos = tokenizer.eosId();
   }

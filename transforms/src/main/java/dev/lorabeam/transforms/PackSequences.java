@@ -151,9 +151,14 @@ public final class PackSequences extends PTransform<PCollection<TokenizedDoc>, P
   }
 
   static long counter(PipelineResult result, String name) {
+    return counter(result, METRICS_NAMESPACE, name);
+  }
+
+  /** Sum of a counter over all steps; committed values where the runner has them. */
+  public static long counter(PipelineResult result, String namespace, String name) {
     long total = 0;
     for (MetricResult<Long> c : result.metrics().queryMetrics(MetricsFilter.builder()
-        .addNameFilter(MetricNameFilter.named(METRICS_NAMESPACE, name)).build()).getCounters()) {
+        .addNameFilter(MetricNameFilter.named(namespace, name)).build()).getCounters()) {
       try {
         total += c.getCommitted();
       } catch (UnsupportedOperationException e) {

@@ -16,6 +16,8 @@ import org.apache.beam.sdk.transforms.Create;
 import org.apache.beam.sdk.transforms.DoFn;
 import org.apache.beam.sdk.transforms.PTransform;
 import org.apache.beam.sdk.transforms.ParDo;
+import org.apache.beam.sdk.transforms.Reshuffle;
+import org.apache.beam.sdk.values.PCollection;
 import org.apache.beam.sdk.values.PBegin;
 import org.apache.beam.sdk.values.PCollectionTuple;
 import org.apache.beam.sdk.values.TupleTag;
@@ -36,6 +38,7 @@ public final class ReadExamples extends PTransform<PBegin, PCollectionTuple> {
   public static final String METRICS_NAMESPACE = "lorabeam.read";
   public static final String ROWS_OK = "rows_ok";
   public static final int DEFAULT_MAX_ROW_BYTES = 1 << 20;
+  private static final int SPREAD_BUCKETS = 32;
 
   private final List<String> patterns;
   private final int maxRowBytes;
@@ -69,12 +72,17 @@ public final class ReadExamples extends PTransform<PBegin, PCollectionTuple> {
     if (patterns.isEmpty()) {
       throw new IllegalArgumentException("ReadExamples needs at least one file or glob");
     }
-    return input
+    PCollectionTuple parsed = input
         .apply("Patterns", Create.of(patterns))
         .apply("MatchFiles", FileIO.matchAll().withEmptyMatchTreatment(EmptyMatchTreatment.DISALLOW))
         .apply("OpenFiles", FileIO.readMatches())
         .apply("ParseRows", ParDo.of(new ParseFileFn(new ExampleParser(maxRowBytes), maxRowBytes))
             .withOutputTags(EXAMPLES, TupleTagList.of(DEAD_LETTERS)));
+    // A file is read by one worker; spread its rows so tokenizing runs on every core. A bounded
+    // number of buckets keeps bundles large enough that per-bundle costs stay small.
+    PCollection<Example> spread = parsed.get(EXAMPLES)
+        .apply("SpreadRows", Reshuffle.<Example>viaRandomKey().withNumBuckets(SPREAD_BUCKETS));
+    return PCollectionTuple.of(EXAMPLES, spread).and(DEAD_LETTERS, parsed.get(DEAD_LETTERS));
   }
 
   /** Splits a file on '\n' (dropping a trailing '\r') and parses each line on its own. */

@@ -25,7 +25,7 @@ import org.checkerframework.checker.nullness.qual.Nullable;
  * Renders Hugging Face chat templates with Jinjava, configured like transformers' sandbox:
  * {@code trim_blocks} and {@code lstrip_blocks} on, Python operator precedence, plus the two
  * functions templates call, {@code raise_exception(msg)} and {@code strftime_now(fmt)}.
- * Not serializable (Jinjava is not): create one per DoFn in {@code @Setup}.
+ * Not serializable (Jinjava is not): get one with {@link #shared} in {@code @Setup}.
  */
 public final class ChatTemplate {
   private static final ObjectMapper JSON = new ObjectMapper();
@@ -33,6 +33,20 @@ public final class ChatTemplate {
   private final Jinjava jinjava;
   private final String template;
   private final Map<String, Object> specials;
+
+  private static final Map<List<String>, ChatTemplate> SHARED =
+      new java.util.concurrent.ConcurrentHashMap<>();
+
+  /**
+   * One instance per (template, bos, eos) per JVM: building a Jinjava engine costs tens of
+   * milliseconds, and runners create many DoFn instances. Rendering is thread-safe (each call
+   * gets its own interpreter).
+   */
+  public static ChatTemplate shared(String template, @Nullable String bosToken,
+      @Nullable String eosToken) {
+    List<String> key = java.util.Arrays.asList(template, bosToken, eosToken);
+    return SHARED.computeIfAbsent(key, k -> new ChatTemplate(template, bosToken, eosToken));
+  }
 
   public ChatTemplate(String template, @Nullable String bosToken, @Nullable String eosToken) {
     this.template = template;

@@ -91,10 +91,11 @@ public final class GgufTokenizer implements TextTokenizer {
     record Converted(byte[] json, TokenizerConfig config) {}
 
     static Converted converted(String path) throws IOException {
-      Converted c = CONVERTED.get(path);
+      String key = SourceKeys.of(path, Path.of(path));
+      Converted c = CONVERTED.get(key);
       if (c == null) {
         c = convert(path);
-        CONVERTED.put(path, c);
+        CONVERTED.put(key, c);
       }
       return c;
     }
@@ -126,6 +127,11 @@ public final class GgufTokenizer implements TextTokenizer {
     @Override
     public String describe() {
       return "gguf:" + path;
+    }
+
+    @Override
+    public String cacheKey() {
+      return SourceKeys.of(describe(), Path.of(path));
     }
   }
 }
