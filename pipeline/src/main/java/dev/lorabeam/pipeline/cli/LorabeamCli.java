@@ -14,6 +14,10 @@ import picocli.CommandLine.Command;
     description = "Fine-tune Llama-family models with LoRA/QLoRA on MLX, as an Apache Beam pipeline.",
     subcommands = {
       DoctorCommand.class,
+      TrainCommand.class,
+      PreprocessCommand.class,
+      GenerateCommand.class,
+      DemoCommand.class,
       CommandLine.HelpCommand.class,
     })
 public final class LorabeamCli implements Runnable {

@@ -1,0 +1,121 @@
+package dev.lorabeam.pipeline.cli;
+
+import dev.lorabeam.engine.Engine;
+import dev.lorabeam.engine.EngineConfig;
+import dev.lorabeam.pipeline.train.AdapterSettings;
+import dev.lorabeam.transforms.Example.Message;
+import dev.lorabeam.transforms.model.ModelLocator;
+import dev.lorabeam.transforms.model.ModelLocator.ResolvedModel;
+import dev.lorabeam.transforms.tokenizer.ChatTemplate;
+import dev.lorabeam.transforms.tokenizer.TextTokenizer;
+import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/** {@code generate}: continue a prompt with a model and, optionally, trained adapters. */
+@Command(
+    name = "generate",
+    mixinStandardHelpOptions = true,
+    description = "Generate text from a prompt, with the model's chat template and optional LoRA adapters.")
+public final class GenerateCommand implements Callable<Integer> {
+  @Spec CommandSpec spec;
+
+  @Option(names = "--model", required = true, description = "Alias (smollm2-135m, llama-8b, …), Hugging Face directory or GGUF file.")
+  String model;
+
+  @Option(names = "--adapter-path", description = "Directory with adapters.safetensors and adapter_config.json (mlx-lm format).")
+  Path adapterPath;
+
+  @Option(names = {"--prompt", "-p"}, required = true, description = "The user message (or raw text with --no-chat-template).")
+  String prompt;
+
+  @Option(names = "--system", description = "Optional system message.")
+  String system;
+
+  @Option(names = "--max-tokens", defaultValue = "100", description = "Tokens to generate (default: ${DEFAULT-VALUE}).")
+  int maxTokens;
+
+  @Option(names = "--temp", defaultValue = "0", description = "Sampling temperature; 0 = greedy (default: ${DEFAULT-VALUE}).")
+  double temperature;
+
+  @Option(names = "--top-p", defaultValue = "1.0", description = "Nucleus sampling threshold (default: ${DEFAULT-VALUE}).")
+  double topP;
+
+  @Option(names = "--seed", defaultValue = "0", description = "Sampling seed (default: ${DEFAULT-VALUE}).")
+  long seed;
+
+  @Option(names = "--no-chat-template", description = "Feed the prompt as raw text instead of a user turn.")
+  boolean raw;
+
+  @Option(names = "--quantize", defaultValue = "0", description = "Quantize the base on load: 4 or 8 bits (default: none).")
+  int quantize;
+
+  @Override
+  public Integer call() {
+    if (maxTokens < 1) {
+      throw new UserError("--max-tokens must be ≥ 1 (got " + maxTokens + ")");
+    }
+    if (temperature < 0 || topP <= 0 || topP > 1) {
+      throw new UserError("--temp must be ≥ 0 and --top-p in (0, 1] (got " + temperature + ", " + topP + ")");
+    }
+    ResolvedModel resolved = resolve(model);
+    TextTokenizer tokenizer = resolved.tokenizer();
+    String reply = generate(resolved, tokenizer);
+    PrintWriter out = spec.commandLine().getOut();
+    out.println(reply);
+    out.flush();
+    return 0;
+  }
+
+  private String generate(ResolvedModel resolved, TextTokenizer tokenizer) {
+    EngineConfig config = EngineConfig.defaults(resolved.path()).withQuantizeBits(quantize);
+    if (adapterPath != null) {
+      config = AdapterSettings.read(adapterPath).applyTo(config);
+    }
+    int[] ids = encodePrompt(tokenizer);
+    try (Engine engine = Engine.open(config)) {
+      if (adapterPath != null) {
+        engine.loadAdapters(adapterPath);
+      }
+      int[] out = engine.generate(ids, maxTokens, temperature, topP, seed, new int[] {tokenizer.eosId()});
+      return tokenizer.decode(out);
+    }
+  }
+
+  int[] encodePrompt(TextTokenizer tokenizer) {
+    return encodeChat(tokenizer, system, prompt, raw);
+  }
+
+  /** The user turn through the model's chat template with the generation prompt appended. */
+  public static int[] encodeChat(TextTokenizer tokenizer, String system, String prompt, boolean raw) {
+    String template = tokenizer.chatTemplate();
+    if (raw || template == null) {
+      return tokenizer.encode(prompt, true);
+    }
+    List<Message> messages = system == null
+        ? List.of(new Message("user", prompt))
+        : List.of(new Message("system", system), new Message("user", prompt));
+    String text = new ChatTemplate(template, tokenizer.bosToken(), tokenizer.eosToken()).render(messages, null, true);
+    return tokenizer.encode(text, false);
+  }
+
+  static ResolvedModel resolve(String model) {
+    try {
+      return ModelLocator.fromEnvironment().resolve(model);
+    } catch (ModelLocator.ModelNotFoundException e) {
+      throw new UserError(e.getMessage(), e);
+    }
+  }
+
+  static void requireDirectory(Path dir, String flag) {
+    if (!Files.isDirectory(dir)) {
+      throw new UserError(flag + " " + dir + " is not a directory");
+    }
+  }
+}

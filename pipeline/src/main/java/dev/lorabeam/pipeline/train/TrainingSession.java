@@ -1,0 +1,227 @@
+package dev.lorabeam.pipeline.train;
+
+import dev.lorabeam.engine.Batch;
+import dev.lorabeam.engine.Engine;
+import dev.lorabeam.engine.LossResult;
+import dev.lorabeam.engine.Mlx;
+import dev.lorabeam.engine.MlxException;
+import dev.lorabeam.engine.StepResult;
+import dev.lorabeam.pipeline.cli.UserError;
+import dev.lorabeam.transforms.PackedBlock;
+import dev.lorabeam.transforms.TrainBatch;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import org.checkerframework.checker.nullness.qual.Nullable;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One training run inside one process: the engine, the schedule, checkpoints, reloads, validation,
+ * metrics and progress. {@link TrainLoraFn} feeds it batches in index order; it knows nothing of
+ * Beam, so it reads top to bottom like a plain training loop.
+ */
+final class TrainingSession implements AutoCloseable {
+  private static final Logger LOG = LoggerFactory.getLogger(TrainingSession.class);
+
+  /**
+   * Where the run stands. {@code stepOffset} is the step the run resumed at when the data changed
+   * (scheduled retraining on new data): the new data's batch i is then global step offset + i + 1.
+   */
+  record Position(long step, long tokensSeen, long nextIndex, long stepOffset) {
+    Position advance(long trainedTokens) {
+      return new Position(step + 1, tokensSeen + trainedTokens, nextIndex + 1, stepOffset);
+    }
+  }
+
+  private final TrainConfig config;
+  private final String dataFingerprint;
+  private final double distrustTerm;
+  private final CheckpointStore store;
+  private final MetricsWriter metrics;
+  private final ProgressReporter progress;
+  private final long totalSteps;
+  private final LrSchedule schedule;
+  private final long startNanos = System.nanoTime();
+  private final long startTokens;
+  private Engine engine;
+  Position position;
+  private @Nullable Path latestCheckpoint;
+  private double lossSum;
+  private long lossCount;
+  private double previousLoss = Double.NaN;
+  private boolean closed;
+
+  TrainingSession(
+      TrainConfig config,
+      Path model,
+      String dataFingerprint,
+      double distrustTerm,
+      long runSteps,
+      @Nullable Position fromState,
+      @Nullable Path stateCheckpoint) {
+    this.config = config;
+    this.dataFingerprint = dataFingerprint;
+    this.distrustTerm = distrustTerm;
+    this.store = new CheckpointStore(Path.of(config.adapterPath()), config.keepCheckpoints());
+    this.engine = EngineHolder.acquire(config.toEngineConfig(model));
+    this.position = restore(fromState, stateCheckpoint);
+    this.startTokens = position.tokensSeen();
+    this.totalSteps = position.stepOffset() + runSteps;
+    this.schedule = LrSchedule.of(config.lrSchedule(), config.learningRate(), config.warmupSteps(), totalSteps);
+    this.metrics = new MetricsWriter(config.resolvedMetricsFile(), position.step() > 0);
+    this.progress = new ProgressReporter(totalSteps, position.step());
+  }
+
+  /** Restores from Beam state (same process) or, with --resume, from the latest checkpoint. */
+  private Position restore(@Nullable Position fromState, @Nullable Path stateCheckpoint) {
+    if (fromState != null) {
+      latestCheckpoint = stateCheckpoint;
+      if (stateCheckpoint != null) {
+        engine = EngineHolder.reload(stateCheckpoint);
+      }
+      return fromState;
+    }
+    if (!config.resume()) {
+      return new Position(0, 0, 0, 0);
+    }
+    Optional<CheckpointStore.Checkpoint> latest = store.latest();
+    if (latest.isEmpty()) {
+      LOG.info("--resume: no complete checkpoint under {}; starting from step 0", config.adapterPath());
+      return new Position(0, 0, 0, 0);
+    }
+    CheckpointStore.Checkpoint checkpoint = latest.get();
+    CheckpointStore.Manifest manifest = checkpoint.manifest();
+    engine.loadAdapters(checkpoint.dir());
+    engine.loadOptimizerState(checkpoint.dir().resolve(CheckpointStore.OPTIMIZER_FILE));
+    latestCheckpoint = checkpoint.dir();
+    boolean sameData = dataFingerprint.equals(manifest.dataFingerprint());
+    Position resumed = sameData
+        ? new Position(manifest.step(), manifest.tokensSeen(), manifest.nextIndex(), manifest.stepOffset())
+        : new Position(manifest.step(), manifest.tokensSeen(), 0, manifest.step());
+    progress().message(String.format(
+        "Resumed from %s at step %d (%s)", checkpoint.dir(), manifest.step(),
+        sameData ? "same data: continuing where it stopped" : "new data: training on it from its first batch"));
+    return resumed;
+  }
+
+  private ProgressReporter progress() {
+    return progress == null ? ProgressReporter.NOOP : progress;
+  }
+
+  boolean finished() {
+    return position.step() >= totalSteps;
+  }
+
+  Optional<Path> latestCheckpoint() {
+    return Optional.ofNullable(latestCheckpoint);
+  }
+
+  /** One optimizer step on {@code batch}, then whatever falls due at the new step. */
+  StepMetrics train(IndexedBatch indexed, List<PackedBlock> validation) {
+    long step = position.step() + 1;
+    double lr = schedule.at(step);
+    StepResult result = runStep(toEngineBatch(indexed.batch()), lr, step);
+    position = position.advance(result.trainedTokens());
+    Double valLoss = null;
+    boolean last = finished();
+    if (config.valBatches() != 0 && !validation.isEmpty()
+        && (last || (config.stepsPerEval() > 0 && step % config.stepsPerEval() == 0))) {
+      valLoss = validate(validation);
+    }
+    StepMetrics m = metricsFor(step, lr, result, valLoss);
+    metrics.write(m);
+    progress.update(m);
+    if (last || (config.saveEvery() > 0 && step % config.saveEvery() == 0)) {
+      saveCheckpoint(indexed.epoch());
+    }
+    if (!last && config.reloadInterval() > 0 && step % config.reloadInterval() == 0) {
+      reload(indexed.epoch());
+    }
+    return m;
+  }
+
+  private StepResult runStep(Batch batch, double lr, long step) {
+    StepResult result;
+    try {
+      result = engine.step(batch, lr);
+    } catch (MlxException e) {
+      throw OutOfMemory.isOutOfMemory(e) ? OutOfMemory.explain(e, config, latestCheckpoint) : e;
+    }
+    if (!Double.isFinite(result.loss()) || !Double.isFinite(result.gradNorm())) {
+      throw new UserError(String.format(
+          "training stopped at step %d: the loss became %s (gradient norm %s). The last good checkpoint is %s. "
+              + "Lower --learning-rate, set --max-grad-norm, or check the data.",
+          step, result.loss(), result.gradNorm(),
+          latestCheckpoint == null ? "none (no checkpoint was written yet)" : latestCheckpoint));
+    }
+    return result;
+  }
+
+  private StepMetrics metricsFor(long step, double lr, StepResult r, @Nullable Double valLoss) {
+    double ce = r.loss();
+    double total = ce + distrustTerm;
+    lossSum += total;
+    lossCount++;
+    double elapsed = (System.nanoTime() - startNanos) / 1e9;
+    double tokensPerSec = (position.tokensSeen() - startTokens) / Math.max(elapsed, 1e-9);
+    StepMetrics m = new StepMetrics(
+        step, total, lossSum / lossCount, lr, elapsed, Mlx.activeMemory() / 1e9, Instant.now().toString(),
+        tokensPerSec, r.trainedTokens(), valLoss, ce, distrustTerm, total);
+    previousLoss = total;
+    return m;
+  }
+
+  /** Σ w·CE / Σ w over the first --val-batches validation batches (all with -1). */
+  private double validate(List<PackedBlock> blocks) {
+    int rows = config.batchSize();
+    int limit = config.valBatches() < 0 ? Integer.MAX_VALUE : config.valBatches();
+    double weighted = 0;
+    double weights = 0;
+    for (int start = 0, n = 0; start < blocks.size() && n < limit; start += rows, n++) {
+      List<PackedBlock> chunk = blocks.subList(start, Math.min(blocks.size(), start + rows));
+      LossResult loss = engine.evalLoss(toEngineBatch(new TrainBatch(new ArrayList<>(chunk))));
+      weighted += loss.loss() * loss.weightSum();
+      weights += loss.weightSum();
+    }
+    return weights == 0 ? Double.NaN : weighted / weights;
+  }
+
+  private void saveCheckpoint(int epoch) {
+    Path tmp = store.begin(position.step());
+    engine.saveAdapters(tmp);
+    engine.saveOptimizerState(tmp.resolve(CheckpointStore.OPTIMIZER_FILE));
+    CheckpointStore.Manifest manifest = new CheckpointStore.Manifest(
+        CheckpointStore.FORMAT_VERSION, position.step(), position.tokensSeen(), position.nextIndex(),
+        position.stepOffset(), epoch, config.seed(), dataFingerprint, config.toJson(), Instant.now().toString(),
+        null);
+    latestCheckpoint = store.commit(tmp, manifest).dir();
+  }
+
+  /** Closes the engine (all native memory freed) and reopens it from base weights + checkpoint. */
+  private void reload(int epoch) {
+    if (latestCheckpoint == null || !latestCheckpoint.getFileName().toString().equals(CheckpointStore.dirName(position.step()))) {
+      saveCheckpoint(epoch);
+    }
+    long before = Mlx.activeMemory();
+    engine = EngineHolder.reload(latestCheckpoint);
+    LOG.debug("reloaded at step {}: active memory {} MB -> {} MB", position.step(), before >> 20, Mlx.activeMemory() >> 20);
+  }
+
+  static Batch toEngineBatch(TrainBatch batch) {
+    return new Batch(batch.size(), batch.seqLength(), batch.tokens(), batch.segments(), batch.weights());
+  }
+
+  @Override
+  public void close() {
+    if (closed) {
+      return;
+    }
+    closed = true;
+    progress.close();
+    metrics.close();
+    EngineHolder.close();
+  }
+}
