@@ -12,7 +12,7 @@ import java.nio.file.Path;
  *
  * @param data --data: a JSONL file, a glob, or a directory with train.jsonl/valid.jsonl
  * @param seqLength --train-seq-length T; blocks hold T+1 tokens
- * @param output --output: gets train/ and valid/ shard directories
+ * @param output --output: training shards here, validation shards in output/valid
  */
 public record PreprocessConfig(
     String data,

@@ -24,7 +24,7 @@ import org.slf4j.LoggerFactory;
 /**
  * The {@code preprocess} job: for each split of {@code --data}, one Beam pipeline
  * ReadExamples → Tokenize → PackSequences → WriteShards, with dead letters written next to the
- * shards in {@code OUTPUT/<split>/}. A split with too many bad rows fails the run and its
+ * shards: training split in {@code OUTPUT/}, validation in {@code OUTPUT/valid/}. A split with too many bad rows fails the run and its
  * manifest is removed, so training cannot start from it by mistake.
  */
 public final class PreprocessJob {
@@ -50,7 +50,7 @@ public final class PreprocessJob {
 
   private static PreprocessSummary.Split runSplit(PreprocessConfig config,
       PipelineOptions options, String split, List<String> patterns) {
-    Path dir = config.output().resolve(split);
+    Path dir = splitDir(config.output(), split);
     List<String> files = DataSource.matchedFiles(patterns, config.data());
     clean(dir);
     LOG.info("preprocess {}: {} file(s) -> {}", split, files.size(), dir);
@@ -74,6 +74,14 @@ public final class PreprocessJob {
     long tokens = PackSequences.counter(result, Tokenize.METRICS_NAMESPACE, "tokens");
     return new PreprocessSummary.Split(split, dir, files, DataSource.totalBytes(files), bad,
         tokens, pack, seconds);
+  }
+
+  /**
+   * Training shards go straight into OUTPUT (so {@code train --data OUTPUT} finds manifest.json
+   * there); other splits into OUTPUT/&lt;split&gt;, e.g. OUTPUT/valid.
+   */
+  public static Path splitDir(Path output, String split) {
+    return split.equals(DataSource.TRAIN) ? output : output.resolve(split);
   }
 
   /** The pipeline of one split; public so the benchmark and tests run exactly this. */

