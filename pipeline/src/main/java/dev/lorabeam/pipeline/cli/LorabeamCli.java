@@ -14,7 +14,6 @@ import picocli.CommandLine.Command;
     description = "Fine-tune Llama-family models with LoRA/QLoRA on MLX, as an Apache Beam pipeline.",
     subcommands = {
       DoctorCommand.class,
-      PreprocessCommand.class,
       TrainCommand.class,
       PreprocessCommand.class,
       GenerateCommand.class,
