@@ -10,6 +10,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import org.apache.beam.runners.direct.DirectOptions;
 import org.apache.beam.sdk.Pipeline;
 import org.apache.beam.sdk.PipelineResult;
 import org.apache.beam.sdk.options.PipelineOptions;
@@ -33,7 +34,24 @@ public final class PreprocessJob {
   private PreprocessJob() {}
 
   public static PreprocessSummary run(PreprocessConfig config) {
-    return run(config, PipelineOptionsFactory.create());
+    return run(config, defaultOptions());
+  }
+
+  /**
+   * DirectRunner options for real runs rather than tests: the immutability and encodability
+   * checks re-encode every element and cost more than the tokenizing itself.
+   */
+  public static PipelineOptions defaultOptions(String... args) {
+    PipelineOptions options = PipelineOptionsFactory.fromArgs(args).withValidation().create();
+    DirectOptions direct = options.as(DirectOptions.class);
+    List<String> given = List.of(args);
+    if (given.stream().noneMatch(a -> a.startsWith("--enforceImmutability"))) {
+      direct.setEnforceImmutability(false);
+    }
+    if (given.stream().noneMatch(a -> a.startsWith("--enforceEncodability"))) {
+      direct.setEnforceEncodability(false);
+    }
+    return options;
   }
 
   /** @param options Beam options (runner etc.); the DirectRunner when left at defaults */

@@ -45,7 +45,8 @@ public final class TokenizePackBenchmark {
     }
     Path out = Files.createTempDirectory("lorabeam-bench");
     for (int r = 1; r <= rounds; r++) {
-      PreprocessSummary s = PreprocessJob.run(PreprocessConfig.of(data, tok, out).withSeqLength(t));
+      PreprocessSummary s = PreprocessJob.run(PreprocessConfig.of(data, tok, out).withSeqLength(t),
+          PreprocessJob.defaultOptions());
       PreprocessSummary.Split split = s.split("train");
       System.out.printf("beam direct runner, round %d: %.2f s, %.2f MB/s, %,.0f tokens/s, "
               + "%d blocks, packing efficiency %.1f%%%n", r, split.seconds(),
