@@ -31,13 +31,24 @@ final class TinyModels {
 
   /** Same shapes; {@code modelType} goes into config.json as is. */
   static Path write(Path dir, String modelType, long seed, int ffnInWeights) throws IOException {
+    return write(dir, modelType, seed, ffnInWeights, false, false, "");
+  }
+
+  /**
+   * Variants: {@code tied} drops lm_head and sets tie_word_embeddings; {@code qkvBias} adds q/k/v
+   * biases (qwen2); {@code extraConfig} is appended to config.json (e.g. a rope_scaling entry).
+   */
+  static Path write(Path dir, String modelType, long seed, int ffnInWeights, boolean tied, boolean qkvBias,
+      String extraConfig) throws IOException {
     Files.createDirectories(dir);
     Random random = new Random(seed);
     int headDim = HIDDEN / HEADS;
     Map<String, float[]> data = new LinkedHashMap<>();
     Map<String, int[]> shapes = new LinkedHashMap<>();
     add(data, shapes, "model.embed_tokens.weight", random, VOCAB, HIDDEN);
-    add(data, shapes, "lm_head.weight", random, VOCAB, HIDDEN);
+    if (!tied) {
+      add(data, shapes, "lm_head.weight", random, VOCAB, HIDDEN);
+    }
     ones(data, shapes, "model.norm.weight", HIDDEN);
     for (int l = 0; l < LAYERS; l++) {
       String p = "model.layers." + l + ".";
@@ -45,6 +56,11 @@ final class TinyModels {
       add(data, shapes, p + "self_attn.k_proj.weight", random, KV_HEADS * headDim, HIDDEN);
       add(data, shapes, p + "self_attn.v_proj.weight", random, KV_HEADS * headDim, HIDDEN);
       add(data, shapes, p + "self_attn.o_proj.weight", random, HIDDEN, HEADS * headDim);
+      if (qkvBias) {
+        add(data, shapes, p + "self_attn.q_proj.bias", random, HEADS * headDim);
+        add(data, shapes, p + "self_attn.k_proj.bias", random, KV_HEADS * headDim);
+        add(data, shapes, p + "self_attn.v_proj.bias", random, KV_HEADS * headDim);
+      }
       add(data, shapes, p + "mlp.gate_proj.weight", random, ffnInWeights, HIDDEN);
       add(data, shapes, p + "mlp.up_proj.weight", random, ffnInWeights, HIDDEN);
       add(data, shapes, p + "mlp.down_proj.weight", random, HIDDEN, ffnInWeights);
@@ -56,7 +72,7 @@ final class TinyModels {
         + ", \"num_hidden_layers\": " + LAYERS + ", \"num_attention_heads\": " + HEADS
         + ", \"num_key_value_heads\": " + KV_HEADS + ", \"intermediate_size\": " + FFN
         + ", \"vocab_size\": " + VOCAB + ", \"rms_norm_eps\": 1e-5, \"rope_theta\": 10000.0,"
-        + " \"tie_word_embeddings\": false}";
+        + " \"tie_word_embeddings\": " + tied + extraConfig + "}";
     Files.writeString(dir.resolve("config.json"), config);
     return dir;
   }
@@ -96,6 +112,15 @@ final class TinyModels {
     }
     data.put(name, v);
     shapes.put(name, new int[] {rows, cols});
+  }
+
+  private static void add(Map<String, float[]> data, Map<String, int[]> shapes, String name, Random r, int n) {
+    float[] v = new float[n];
+    for (int i = 0; i < n; i++) {
+      v[i] = (float) (r.nextGaussian() * 0.05);
+    }
+    data.put(name, v);
+    shapes.put(name, new int[] {n});
   }
 
   private static void ones(Map<String, float[]> data, Map<String, int[]> shapes, String name, int n) {
