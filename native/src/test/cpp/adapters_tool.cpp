@@ -1,6 +1,7 @@
 // Developer tool for mlx-lm interop checks.
 //   adapters_tool save <model dir> <adapter dir>   random non-zero adapters -> mlx-lm format; prints the loss
 //   adapters_tool load <model dir> <adapter dir>   loads (e.g. mlx-lm-written) adapters; prints the loss
+//   adapters_tool base <model dir> -               the base model's loss (fresh adapters, B = 0)
 // The loss is over one fixed row: tokens (i * 7 + 3) % 256, T = 16, every target trained.
 #include <cstdio>
 #include <random>
@@ -22,7 +23,7 @@ int main(int argc, char** argv) {
     for (auto& x : v) x = normal(rng);
     lb_engine_lora_set(e, v.data());
     if (lb_engine_save_adapters(e, argv[3])) return std::printf("%s\n", lb_last_error()), 1;
-  } else if (lb_engine_load_adapters(e, argv[3])) {
+  } else if (mode == "load" && lb_engine_load_adapters(e, argv[3])) {
     return std::printf("%s\n", lb_last_error()), 1;
   }
   int T = 16;
