@@ -97,7 +97,11 @@ public final class TrainJob {
     }
     BadRowReport report = BadRowReport.from(result);
     out.println(report.summary() + (report.badTotal() > 0 ? " — rejected rows are in " + deadLetters : ""));
-    report.check(BadRowReport.DEFAULT_MAX_BAD_FRACTION, deadLetters);
+    try {
+      report.check(BadRowReport.DEFAULT_MAX_BAD_FRACTION, deadLetters);
+    } catch (BadRowReport.BadInputException e) {
+      throw new UserError(e.getMessage(), e);
+    }
     return new Result(result, report, model);
   }
 
