@@ -18,7 +18,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
 import org.apache.beam.sdk.options.PipelineOptions;
-import org.apache.beam.sdk.options.PipelineOptionsFactory;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
@@ -95,8 +94,7 @@ public final class PreprocessCommand implements Callable<Integer> {
         .withSeqLength(trainSeqLength).withMaskPrompt(maskPrompt).withSeed(seed)
         .withLongDocPolicy(policy()).withMaxBadFraction(maxBadFraction)
         .withMaxRowBytes(maxRowBytes).withNumShards(numShards);
-    PipelineOptions options = PipelineOptionsFactory.fromArgs(beamArgs.toArray(String[]::new))
-        .withValidation().create();
+    PipelineOptions options = PreprocessJob.defaultOptions(beamArgs.toArray(String[]::new));
     PreprocessSummary summary;
     try {
       summary = PreprocessJob.run(config, options);

@@ -29,6 +29,7 @@ import org.checkerframework.checker.nullness.qual.Nullable;
  */
 public final class ChatTemplate {
   private static final ObjectMapper JSON = new ObjectMapper();
+  private static final ThreadLocal<String> RAISED = new ThreadLocal<>();
 
   private final Jinjava jinjava;
   private final String template;
@@ -83,6 +84,7 @@ public final class ChatTemplate {
    */
   public String render(List<Message> messages, @Nullable String toolsJson,
       boolean addGenerationPrompt) {
+    RAISED.remove();
     Map<String, Object> vars = new HashMap<>(specials);
     vars.put("messages", messages.stream().map(ChatTemplate::asMap).collect(Collectors.toList()));
     vars.put("tools", parseTools(toolsJson));
@@ -93,6 +95,11 @@ public final class ChatTemplate {
       if (e.getSeverity() == TemplateError.ErrorType.FATAL) {
         errors.add(e.getMessage());
       }
+    }
+    String raised = RAISED.get();
+    RAISED.remove();
+    if (raised != null) {
+      throw new TemplateException("chat template rejected the conversation: " + raised);
     }
     if (!errors.isEmpty()) {
       throw new TemplateException("chat template failed: " + String.join("; ", errors));
@@ -118,8 +125,12 @@ public final class ChatTemplate {
     }
   }
 
-  /** Called by templates to reject a conversation, e.g. roles that do not alternate. */
+  /**
+   * Called by templates to reject a conversation, e.g. roles that do not alternate. Jinjava
+   * wraps what functions throw into a generic error, so the message travels in a thread-local.
+   */
   public static String raiseException(String message) {
+    RAISED.set(message);
     throw new TemplateException("chat template rejected the conversation: " + message);
   }
 
