@@ -2,7 +2,6 @@ package dev.lorabeam.transforms.tokenizer;
 
 import static org.junit.Assert.assertArrayEquals;
 import static org.junit.Assert.assertEquals;
-import static org.junit.Assert.assertNull;
 import static org.junit.Assert.assertTrue;
 
 import dev.lorabeam.transforms.Example.Message;
@@ -102,7 +101,6 @@ public class GgufTokenizerTest {
     assertEquals(64, fp.length());
     GgufTokenizer copy = org.apache.beam.sdk.util.SerializableUtils.clone(tok);
     assertEquals(fp, copy.fingerprint());
-    assertNull(null);
     assertEquals(Path.of(tok.describe().substring(5)), TestFiles.demoGguf().toAbsolutePath());
   }
 }
