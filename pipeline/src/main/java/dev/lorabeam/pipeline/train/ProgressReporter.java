@@ -111,9 +111,21 @@ public final class ProgressReporter implements AutoCloseable {
   /** {@code loss: 1.2948 (avg: 1.32) ↓ | lr: 5.00e-05 | 0.7 steps/s | 412 tok/s | mem: 3.4 GB}. */
   static String facts(StepMetrics m, char arrow, double stepsPerSec) {
     String line = String.format(Locale.ROOT,
-        "loss: %.4f (avg: %.2f) %c | lr: %.2e | %.1f steps/s | %.0f tok/s | mem: %.1f GB",
-        m.loss(), m.avgLoss(), arrow, m.lr(), stepsPerSec, m.tokensPerSec(), m.memoryGb());
+        "loss: %.4f (avg: %.2f) %c | lr: %.2e | %s steps/s | %s tok/s | mem: %.1f GB",
+        m.loss(), m.avgLoss(), arrow, m.lr(), rate(stepsPerSec, 1), rate(m.tokensPerSec(), 0), m.memoryGb());
     return m.valLoss() == null ? line : line + String.format(Locale.ROOT, " | val: %.4f", m.valLoss());
+  }
+
+  /**
+   * A rate with {@code decimals} decimals, or more when it is small (a slow CPU run still shows
+   * {@code 0.02 steps/s}, not {@code 0.0}).
+   */
+  static String rate(double value, int decimals) {
+    double shown = Math.abs(value);
+    while (decimals < 3 && shown > 0 && shown * Math.pow(10, decimals) < 1) {
+      decimals++;
+    }
+    return String.format(Locale.ROOT, "%." + decimals + "f", value);
   }
 
   /** ↓ / ↑ when the loss moved by more than 0.1% of the previous one, ~ otherwise or at first. */

@@ -29,6 +29,17 @@ public class ProgressReporterTest {
   }
 
   @Test
+  public void slowRatesKeepEnoughDecimalsToBeNonZero() {
+    assertEquals("0.7", ProgressReporter.rate(0.7, 1));
+    assertEquals("48.7", ProgressReporter.rate(48.66, 1));
+    assertEquals("0.02", ProgressReporter.rate(0.017, 1));
+    assertEquals("0.002", ProgressReporter.rate(0.0017, 1));
+    assertEquals("412", ProgressReporter.rate(412.3, 0));
+    assertEquals("0.8", ProgressReporter.rate(0.82, 0));
+    assertEquals("0.0", ProgressReporter.rate(0, 1));
+  }
+
+  @Test
   public void barFillsWithAnArrowHead() {
     assertEquals("--------------------", ProgressReporter.bar(0, 100));
     assertEquals("=========>----------", ProgressReporter.bar(50, 100));
