@@ -91,7 +91,7 @@ public final class GgufTokenizer implements TextTokenizer {
     record Converted(byte[] json, TokenizerConfig config) {}
 
     static Converted converted(String path) throws IOException {
-      String key = SourceKeys.of(path, Path.of(path));
+      String key = TokenizerConfigs.cacheKey(path, Path.of(path));
       Converted c = CONVERTED.get(key);
       if (c == null) {
         c = convert(path);
@@ -131,7 +131,7 @@ public final class GgufTokenizer implements TextTokenizer {
 
     @Override
     public String cacheKey() {
-      return SourceKeys.of(describe(), Path.of(path));
+      return TokenizerConfigs.cacheKey(describe(), Path.of(path));
     }
   }
 }

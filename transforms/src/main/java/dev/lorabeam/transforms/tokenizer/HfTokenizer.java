@@ -225,7 +225,7 @@ public final class HfTokenizer implements TextTokenizer {
 
     @Override
     public String cacheKey() {
-      return SourceKeys.of(describe(), Path.of(tokenizerJsonPath),
+      return TokenizerConfigs.cacheKey(describe(), Path.of(tokenizerJsonPath),
           Path.of(tokenizerJsonPath).resolveSibling("tokenizer_config.json"));
     }
   }

@@ -8,7 +8,10 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import org.checkerframework.checker.nullness.qual.Nullable;
 
-/** Reads the parts of a Hugging Face {@code tokenizer_config.json} that change token ids. */
+/**
+ * Reads the parts of a Hugging Face {@code tokenizer_config.json} that change token ids, and
+ * builds the cheap cache keys tokenizer sources are shared under.
+ */
 final class TokenizerConfigs {
   private static final ObjectMapper JSON = new ObjectMapper();
 
@@ -53,5 +56,18 @@ final class TokenizerConfigs {
       return null;
     }
     return node.isTextual() ? node.asText() : node.path("content").asText(null);
+  }
+
+  /** Name plus size and modification time of each file: changes when a file is replaced. */
+  static String cacheKey(String name, Path... files) {
+    StringBuilder key = new StringBuilder(name);
+    for (Path f : files) {
+      try {
+        key.append('|').append(Files.size(f)).append('@').append(Files.getLastModifiedTime(f));
+      } catch (IOException e) {
+        key.append("|absent");
+      }
+    }
+    return key.toString();
   }
 }
