@@ -94,6 +94,11 @@ final class TrainingSession implements AutoCloseable {
     }
     CheckpointStore.Checkpoint checkpoint = latest.get();
     CheckpointStore.Manifest manifest = checkpoint.manifest();
+    try {
+      config.checkResumableFrom(TrainConfig.fromJson(manifest.config()));
+    } catch (IllegalArgumentException e) {
+      throw new UserError("--resume: " + checkpoint.dir() + " cannot continue with these flags: " + e.getMessage(), e);
+    }
     engine.loadAdapters(checkpoint.dir());
     engine.loadOptimizerState(checkpoint.dir().resolve(CheckpointStore.OPTIMIZER_FILE));
     latestCheckpoint = checkpoint.dir();
@@ -145,8 +150,10 @@ final class TrainingSession implements AutoCloseable {
 
   private StepResult runStep(Batch batch, double lr, long step) {
     StepResult result;
+    long start = System.nanoTime();
     try {
       result = engine.step(batch, lr);
+      StepTiming.record(start, System.nanoTime());
     } catch (MlxException e) {
       throw OutOfMemory.isOutOfMemory(e) ? OutOfMemory.explain(e, config, latestCheckpoint) : e;
     }
