@@ -39,8 +39,18 @@ public final class BlockPacker {
   private final LongDocPolicy policy;
   private final long seed;
   private final int padId;
+  private final boolean fillGaps;
 
   public BlockPacker(int seqLength, LongDocPolicy policy, long seed, int padId) {
+    this(seqLength, policy, seed, padId, false);
+  }
+
+  /**
+   * @param fillGaps instead of keeping documents whole, stream them in seed order and cut the
+   *     one that does not fit at the block boundary (the rest continues, overlapping by one
+   *     token, in the next block): almost no padding, at the cost of context across the cut
+   */
+  public BlockPacker(int seqLength, LongDocPolicy policy, long seed, int padId, boolean fillGaps) {
     if (seqLength < 2) {
       throw new IllegalArgumentException("train sequence length must be >= 2, got " + seqLength);
     }
@@ -48,6 +58,7 @@ public final class BlockPacker {
     this.policy = policy;
     this.seed = seed;
     this.padId = padId;
+    this.fillGaps = fillGaps;
   }
 
   /** Packs all docs, emitting blocks in a seed-shuffled order; returns the counts. */
@@ -57,9 +68,15 @@ public final class BlockPacker {
     for (TokenizedDoc doc : docs) {
       chunk(doc, chunks, stats);
     }
-    chunks.sort(Comparator.comparingInt(Chunk::length).reversed()
-        .thenComparingLong(Chunk::order));
-    List<List<Chunk>> blocks = bestFit(chunks);
+    List<List<Chunk>> blocks;
+    if (fillGaps) {
+      chunks.sort(Comparator.comparingLong(Chunk::order));
+      blocks = fill(chunks, stats);
+    } else {
+      chunks.sort(Comparator.comparingInt(Chunk::length).reversed()
+          .thenComparingLong(Chunk::order));
+      blocks = bestFit(chunks);
+    }
     blocks.sort(Comparator.comparingLong(b -> mix(seed ^ 0x5bd1e995L, b.get(0).order())));
     for (List<Chunk> b : blocks) {
       PackedBlock block = build(b);
@@ -91,6 +108,10 @@ public final class BlockPacker {
         chunks.add(new Chunk(doc, 0, max, order(doc, 0)));
       }
       case SPLIT -> {
+        if (fillGaps) { // fill() cuts it where blocks end
+          chunks.add(new Chunk(doc, 0, len, order(doc, 0)));
+          return;
+        }
         stats.split++;
         for (int start = 0; start < len - 1; start += seqLength) {
           chunks.add(new Chunk(doc, start, Math.min(max, len - start), order(doc, start)));
@@ -122,6 +143,44 @@ public final class BlockPacker {
       if (room[b] >= 2) { // a gap of one token can hold nothing trainable
         byRoom.computeIfAbsent(room[b], k -> new ArrayDeque<>()).addLast(b);
       }
+    }
+    return blocks;
+  }
+
+  /** Fills blocks left to right, cutting a document where a block ends (pieces >= minPiece). */
+  private List<List<Chunk>> fill(List<Chunk> chunks, Stats stats) {
+    int minPiece = Math.max(2, Math.min(32, seqLength / 16));
+    List<List<Chunk>> blocks = new ArrayList<>();
+    List<Chunk> current = new ArrayList<>();
+    int room = seqLength + 1;
+    for (Chunk c : chunks) {
+      int start = c.start();
+      int len = c.length();
+      boolean cut = false;
+      while (len > 0) {
+        if (len <= room) {
+          current.add(new Chunk(c.doc(), start, len, order(c.doc(), start)));
+          room -= len;
+          len = 0;
+        } else {
+          if (room >= minPiece) {
+            current.add(new Chunk(c.doc(), start, room, order(c.doc(), start)));
+            start += room - 1; // the next piece re-reads the last token, so no target is lost
+            len -= room - 1;
+            cut = true;
+          }
+          room = 0;
+        }
+        if (room < 2) { // a one-token gap can hold nothing trainable
+          blocks.add(current);
+          current = new ArrayList<>();
+          room = seqLength + 1;
+        }
+      }
+      stats.split += cut ? 1 : 0;
+    }
+    if (!current.isEmpty()) {
+      blocks.add(current);
     }
     return blocks;
   }

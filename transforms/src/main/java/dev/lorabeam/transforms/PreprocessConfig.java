@@ -25,7 +25,8 @@ public record PreprocessConfig(
     double maxBadFraction,
     int maxRowBytes,
     int numShards,
-    int packBuckets) implements Serializable {
+    int packBuckets,
+    boolean fillGaps) implements Serializable {
 
   public PreprocessConfig {
     require(seqLength >= 16 && seqLength <= 1 << 20,
@@ -42,42 +43,48 @@ public record PreprocessConfig(
     return new PreprocessConfig(data, tokenizer, PackSequences.DEFAULT_SEQ_LENGTH, output,
         false, 0, LongDocPolicy.SPLIT, BadRowReport.DEFAULT_MAX_BAD_FRACTION,
         ReadExamples.DEFAULT_MAX_ROW_BYTES, WriteShards.DEFAULT_NUM_SHARDS,
-        PackSequences.DEFAULT_BUCKETS);
+        PackSequences.DEFAULT_BUCKETS, false);
   }
 
   public PreprocessConfig withSeqLength(int t) {
     return new PreprocessConfig(data, tokenizer, t, output, maskPrompt, seed, longDocPolicy,
-        maxBadFraction, maxRowBytes, numShards, packBuckets);
+        maxBadFraction, maxRowBytes, numShards, packBuckets, fillGaps);
   }
 
   public PreprocessConfig withMaskPrompt(boolean mask) {
     return new PreprocessConfig(data, tokenizer, seqLength, output, mask, seed, longDocPolicy,
-        maxBadFraction, maxRowBytes, numShards, packBuckets);
+        maxBadFraction, maxRowBytes, numShards, packBuckets, fillGaps);
   }
 
   public PreprocessConfig withSeed(long s) {
     return new PreprocessConfig(data, tokenizer, seqLength, output, maskPrompt, s, longDocPolicy,
-        maxBadFraction, maxRowBytes, numShards, packBuckets);
+        maxBadFraction, maxRowBytes, numShards, packBuckets, fillGaps);
   }
 
   public PreprocessConfig withLongDocPolicy(LongDocPolicy p) {
     return new PreprocessConfig(data, tokenizer, seqLength, output, maskPrompt, seed, p,
-        maxBadFraction, maxRowBytes, numShards, packBuckets);
+        maxBadFraction, maxRowBytes, numShards, packBuckets, fillGaps);
   }
 
   public PreprocessConfig withMaxBadFraction(double f) {
     return new PreprocessConfig(data, tokenizer, seqLength, output, maskPrompt, seed,
-        longDocPolicy, f, maxRowBytes, numShards, packBuckets);
+        longDocPolicy, f, maxRowBytes, numShards, packBuckets, fillGaps);
   }
 
   public PreprocessConfig withMaxRowBytes(int n) {
     return new PreprocessConfig(data, tokenizer, seqLength, output, maskPrompt, seed,
-        longDocPolicy, maxBadFraction, n, numShards, packBuckets);
+        longDocPolicy, maxBadFraction, n, numShards, packBuckets, fillGaps);
   }
 
   public PreprocessConfig withNumShards(int n) {
     return new PreprocessConfig(data, tokenizer, seqLength, output, maskPrompt, seed,
-        longDocPolicy, maxBadFraction, maxRowBytes, n, packBuckets);
+        longDocPolicy, maxBadFraction, maxRowBytes, n, packBuckets, fillGaps);
+  }
+
+  /** Cut documents at block ends so blocks are full (see {@link BlockPacker}). */
+  public PreprocessConfig withFillGaps(boolean fill) {
+    return new PreprocessConfig(data, tokenizer, seqLength, output, maskPrompt, seed,
+        longDocPolicy, maxBadFraction, maxRowBytes, numShards, packBuckets, fill);
   }
 
   private static void require(boolean ok, String message) {

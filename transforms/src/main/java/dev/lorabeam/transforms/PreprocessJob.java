@@ -112,6 +112,7 @@ public final class PreprocessJob {
     tokenized.get(Tokenize.DOCS)
         .apply("Pack", PackSequences.of(config.seqLength()).withSeed(config.seed())
             .withPolicy(config.longDocPolicy()).withBuckets(config.packBuckets())
+            .withFillGaps(config.fillGaps())
             .withPadId(Math.max(0, config.tokenizer().eosId())))
         .apply("WriteShards", WriteShards.to(dir, config.seqLength(),
                 config.tokenizer().fingerprint(), config.tokenizer().describe())

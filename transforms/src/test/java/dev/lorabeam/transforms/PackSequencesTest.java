@@ -93,6 +93,48 @@ public class PackSequencesTest {
   }
 
   @Test
+  public void fillGapsCutsDocumentsAtBlockEndsAndStillTrainsEveryTargetOnce() {
+    List<TokenizedDoc> docs = BlockChecks.docs(400, 3 * T, 12);
+    List<PackedBlock> blocks = new ArrayList<>();
+    BlockPacker.Stats s = new BlockPacker(T, LongDocPolicy.SPLIT, 5, 0, true)
+        .pack(docs, blocks::add);
+    BlockChecks.verify(docs, blocks, T);
+    double fill = 1 - (double) s.paddingSlots / (s.blocks * T);
+    assertTrue("fill " + fill, fill > 0.99);
+  }
+
+  /** Documents of 0.6T..T tokens cannot share a block whole; cut, they fill blocks. */
+  @Test
+  public void fillGapsBeatsWholeDocumentsWhenDocumentsAreJustOverHalfABlock() {
+    Random rnd = new Random(14);
+    List<TokenizedDoc> docs = new ArrayList<>();
+    for (int d = 0; d < 300; d++) {
+      docs.add(BlockChecks.doc(d, (int) (0.6 * T) + rnd.nextInt((int) (0.4 * T)), rnd));
+    }
+    BlockPacker.Stats whole = new BlockPacker(T, LongDocPolicy.SPLIT, 5, 0, false)
+        .pack(docs, b -> { });
+    List<PackedBlock> blocks = new ArrayList<>();
+    BlockPacker.Stats fill = new BlockPacker(T, LongDocPolicy.SPLIT, 5, 0, true)
+        .pack(docs, blocks::add);
+    BlockChecks.verify(docs, blocks, T);
+    assertEquals(whole.trainedTargets, fill.trainedTargets);
+    assertTrue(fill.blocks + " vs " + whole.blocks, fill.blocks < 0.85 * whole.blocks);
+  }
+
+  @Test
+  public void fillGapsInThePipeline() {
+    List<TokenizedDoc> docs = BlockChecks.docs(150, 2 * T, 13);
+    PCollection<PackedBlock> blocks = pipeline
+        .apply(Create.of(docs).withCoder(TokenizedDoc.TokenizedDocCoder.of()))
+        .apply(PackSequences.of(T).withFillGaps(true).withBuckets(2));
+    PAssert.that(blocks).satisfies(b -> {
+      BlockChecks.verify(docs, b, T);
+      return null;
+    });
+    pipeline.run();
+  }
+
+  @Test
   public void coderRoundTripsBlocks() throws Exception {
     for (PackedBlock b : pack(BlockChecks.docs(20, T, 2), LongDocPolicy.SPLIT, 0)) {
       CoderProperties.coderDecodeEncodeEqual(PackedBlockCoder.of(), b);

@@ -69,6 +69,11 @@ public final class PreprocessCommand implements Callable<Integer> {
       description = "Documents longer than T+1 tokens: split, truncate or drop. Default: ${DEFAULT-VALUE}.")
   String longDocs;
 
+  @Option(names = "--fill-gaps",
+      description = "Cut documents at block ends so blocks are full (default: keep documents whole, "
+          + "pad where nothing fits).")
+  boolean fillGaps;
+
   @Option(names = "--max-bad-fraction", paramLabel = "F",
       defaultValue = "" + BadRowReport.DEFAULT_MAX_BAD_FRACTION,
       description = "Fail when more than this fraction of rows is bad. Default: ${DEFAULT-VALUE}.")
@@ -93,7 +98,7 @@ public final class PreprocessCommand implements Callable<Integer> {
     PreprocessConfig config = PreprocessConfig.of(data, tokenizer(), output)
         .withSeqLength(trainSeqLength).withMaskPrompt(maskPrompt).withSeed(seed)
         .withLongDocPolicy(policy()).withMaxBadFraction(maxBadFraction)
-        .withMaxRowBytes(maxRowBytes).withNumShards(numShards);
+        .withMaxRowBytes(maxRowBytes).withNumShards(numShards).withFillGaps(fillGaps);
     PipelineOptions options = PreprocessJob.defaultOptions(beamArgs.toArray(String[]::new));
     PreprocessSummary summary;
     try {
