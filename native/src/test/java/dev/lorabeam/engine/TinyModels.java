@@ -41,10 +41,28 @@ final class TinyModels {
   static Path write(Path dir, String modelType, long seed, int ffnInWeights, boolean tied, boolean qkvBias,
       String extraConfig) throws IOException {
     Files.createDirectories(dir);
+    Map<String, int[]> shapes = new LinkedHashMap<>();
+    Map<String, float[]> data = tensors(seed, ffnInWeights, tied, qkvBias, shapes);
+    writeSafetensors(dir.resolve("model.safetensors"), data, shapes);
+    Files.writeString(dir.resolve("config.json"), config(modelType, tied, extraConfig));
+    return dir;
+  }
+
+  /** config.json text for the tiny shapes. */
+  static String config(String modelType, boolean tied, String extraConfig) {
+    return "{\"model_type\": \"" + modelType + "\", \"hidden_size\": " + HIDDEN
+        + ", \"num_hidden_layers\": " + LAYERS + ", \"num_attention_heads\": " + HEADS
+        + ", \"num_key_value_heads\": " + KV_HEADS + ", \"intermediate_size\": " + FFN
+        + ", \"vocab_size\": " + VOCAB + ", \"rms_norm_eps\": 1e-5, \"rope_theta\": 10000.0,"
+        + " \"tie_word_embeddings\": " + tied + extraConfig + "}";
+  }
+
+  /** Hugging Face-named float32 weights, N(0, 0.05²), norms 1; fills {@code shapes}. */
+  static Map<String, float[]> tensors(long seed, int ffnInWeights, boolean tied, boolean qkvBias,
+      Map<String, int[]> shapes) {
     Random random = new Random(seed);
     int headDim = HIDDEN / HEADS;
     Map<String, float[]> data = new LinkedHashMap<>();
-    Map<String, int[]> shapes = new LinkedHashMap<>();
     add(data, shapes, "model.embed_tokens.weight", random, VOCAB, HIDDEN);
     if (!tied) {
       add(data, shapes, "lm_head.weight", random, VOCAB, HIDDEN);
@@ -67,25 +85,20 @@ final class TinyModels {
       ones(data, shapes, p + "input_layernorm.weight", HIDDEN);
       ones(data, shapes, p + "post_attention_layernorm.weight", HIDDEN);
     }
-    writeSafetensors(dir.resolve("model.safetensors"), data, shapes);
-    String config = "{\"model_type\": \"" + modelType + "\", \"hidden_size\": " + HIDDEN
-        + ", \"num_hidden_layers\": " + LAYERS + ", \"num_attention_heads\": " + HEADS
-        + ", \"num_key_value_heads\": " + KV_HEADS + ", \"intermediate_size\": " + FFN
-        + ", \"vocab_size\": " + VOCAB + ", \"rms_norm_eps\": 1e-5, \"rope_theta\": 10000.0,"
-        + " \"tie_word_embeddings\": " + tied + extraConfig + "}";
-    Files.writeString(dir.resolve("config.json"), config);
-    return dir;
+    return data;
   }
 
   /** safetensors: u64 header length, JSON header (space-padded to 8 bytes), little-endian data. */
-  static void writeSafetensors(Path file, Map<String, float[]> data, Map<String, int[]> shapes)
+  static void writeSafetensors(Path file, Map<String, ?> data, Map<String, int[]> shapes)
       throws IOException {
     StringBuilder header = new StringBuilder("{");
     long offset = 0;
-    for (Map.Entry<String, float[]> e : data.entrySet()) {
-      long end = offset + 4L * e.getValue().length;
+    for (Map.Entry<String, ?> e : data.entrySet()) {
+      boolean ints = e.getValue() instanceof int[];
+      int n = ints ? ((int[]) e.getValue()).length : ((float[]) e.getValue()).length;
+      long end = offset + 4L * n;
       header.append(header.length() > 1 ? "," : "").append('"').append(e.getKey())
-          .append("\":{\"dtype\":\"F32\",\"shape\":").append(java.util.Arrays.toString(shapes.get(e.getKey())))
+          .append("\":{\"dtype\":\"").append(ints ? "U32" : "F32").append("\",\"shape\":").append(java.util.Arrays.toString(shapes.get(e.getKey())))
           .append(",\"data_offsets\":[").append(offset).append(',').append(end).append("]}");
       offset = end;
     }
@@ -96,9 +109,15 @@ final class TinyModels {
     byte[] h = header.toString().getBytes(StandardCharsets.UTF_8);
     ByteBuffer buf = ByteBuffer.allocate(8 + h.length + (int) offset).order(ByteOrder.LITTLE_ENDIAN);
     buf.putLong(h.length).put(h);
-    for (float[] values : data.values()) {
-      for (float v : values) {
-        buf.putFloat(v);
+    for (Object values : data.values()) {
+      if (values instanceof int[] ints) {
+        for (int v : ints) {
+          buf.putInt(v);
+        }
+      } else {
+        for (float v : (float[]) values) {
+          buf.putFloat(v);
+        }
       }
     }
     Files.write(file, buf.array());
