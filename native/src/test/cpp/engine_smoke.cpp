@@ -1,5 +1,5 @@
 // Developer tool: exercises the engine's C ABI on the demo GGUF and a tiny random Llama.
-// Usage: engine_smoke <demo.gguf> <tmp dir> [T]
+// Usage: engine_smoke <demo.gguf> <tmp dir> [T] [compile true|false] [steps] [learning rate]
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -49,6 +49,8 @@ static double now() {
   return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
 }
 
+static double lr = 1e-3;
+
 static void train(lb_engine* e, int B, int T, int vocab, int steps, const char* label) {
   std::vector<int32_t> tok(B * (T + 1)), seg(B * T, 1);
   std::vector<float> w(B * T, 1.0f);
@@ -56,7 +58,7 @@ static void train(lb_engine* e, int B, int T, int vocab, int steps, const char* 
   double out[5];
   double t0 = now();
   for (int s = 0; s < steps; s++) {
-    check(lb_engine_step(e, B, T, tok.data(), seg.data(), w.data(), 1e-3, out), "step");
+    check(lb_engine_step(e, B, T, tok.data(), seg.data(), w.data(), lr, out), "step");
     if (s == 0) t0 = now();
     if (s % 10 == 0 || s == steps - 1) {
       std::printf("%s step %.0f loss %.5f gnorm %.4f active %.2f MB\n", label, out[0], out[1], out[4],
@@ -71,6 +73,7 @@ int main(int argc, char** argv) {
   int T = argc > 3 ? std::atoi(argv[3]) : 64;
   std::string compile = argc > 4 ? argv[4] : "true";
   int steps = argc > 5 ? std::atoi(argv[5]) : 6;
+  if (argc > 6) lr = std::atof(argv[6]);
   int64_t before = lb_active_memory();
   std::string cfg = "{\"model\":\"" + gguf + "\",\"loraLayers\":-1,\"loraRank\":8,\"compile\":" + compile + "}";
   lb_engine* e = lb_engine_new(cfg.c_str());
