@@ -24,7 +24,8 @@ import org.checkerframework.checker.nullness.qual.Nullable;
 /**
  * Renders Hugging Face chat templates with Jinjava, configured like transformers' sandbox:
  * {@code trim_blocks} and {@code lstrip_blocks} on, Python operator precedence, plus the two
- * functions templates call, {@code raise_exception(msg)} and {@code strftime_now(fmt)}.
+ * functions templates call, {@code raise_exception(msg)} and {@code strftime_now(fmt)}, and a
+ * {@code tojson} that writes what Python's {@code json.dumps} writes.
  * Not serializable (Jinjava is not): get one with {@link #shared} in {@code @Setup}.
  */
 public final class ChatTemplate {
@@ -65,6 +66,7 @@ public final class ChatTemplate {
         "", "raise_exception", ChatTemplate.class, "raiseException", String.class));
     jinjava.getGlobalContext().registerFunction(new ELFunctionDefinition(
         "", "strftime_now", ChatTemplate.class, "strftimeNow", String.class));
+    jinjava.getGlobalContext().registerFilter(new PythonJson());
     Map<String, Object> s = new HashMap<>();
     s.put("bos_token", bosToken == null ? "" : bosToken);
     s.put("eos_token", eosToken == null ? "" : eosToken);
