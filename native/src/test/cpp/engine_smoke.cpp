@@ -57,6 +57,7 @@ static void train(lb_engine* e, int B, int T, int vocab, int steps, const char* 
   for (size_t i = 0; i < tok.size(); i++) tok[i] = static_cast<int32_t>((i * 7 + 3) % vocab);
   double out[5];
   double t0 = now();
+  lb_reset_peak_memory();
   for (int s = 0; s < steps; s++) {
     check(lb_engine_step(e, B, T, tok.data(), seg.data(), w.data(), lr, out), "step");
     if (s == 0) t0 = now();
@@ -65,7 +66,8 @@ static void train(lb_engine* e, int B, int T, int vocab, int steps, const char* 
                   lb_active_memory() / 1e6);
     }
   }
-  std::printf("%s: %.2f steps/s (after the first)\n", label, (steps - 1) / (now() - t0));
+  std::printf("%s: %.2f steps/s (after the first), peak memory %.1f MB\n", label, (steps - 1) / (now() - t0),
+              lb_peak_memory() / 1e6);
 }
 
 int main(int argc, char** argv) {

@@ -13,15 +13,40 @@ const std::vector<std::string>& block_linear_keys() {
   return keys;
 }
 
+namespace {
+
+// x·dequantize(W)ᵀ whose backward dequantizes W again instead of keeping the dense copy alive,
+// so a QLoRA step holds one dense weight at a time, not the whole dequantized model.
+mx::array dequantized_matmul(const Linear& l, const mx::array& x) {
+  int bits = l.bits, group = l.group_size;
+  bool has_biases = l.biases.has_value();
+  auto dense = [bits, group, has_biases](const std::vector<mx::array>& p) {  // (out, in)
+    return mx::dequantize(p[1], p[2], has_biases ? std::optional<mx::array>(p[3]) : std::nullopt, group, bits);
+  };
+  auto forward = [dense](const std::vector<mx::array>& p) {
+    return std::vector<mx::array>{mx::matmul(p[0], mx::transpose(dense(p)))};
+  };
+  auto backward = [dense](const std::vector<mx::array>& p, const std::vector<mx::array>& cotangents,
+                          const std::vector<mx::array>&) {
+    std::vector<mx::array> grads = {mx::matmul(cotangents[0], dense(p))};  // dx: (..., in)
+    for (size_t i = 1; i < p.size(); i++) grads.push_back(mx::zeros_like(p[i]));  // base stays frozen
+    return grads;
+  };
+  std::vector<mx::array> inputs = {x, l.weight, *l.scales};
+  if (has_biases) inputs.push_back(*l.biases);
+  return mx::custom_vjp(forward, backward)(inputs)[0];
+}
+
+}  // namespace
+
 mx::array Linear::operator()(const mx::array& x) const {
   mx::array y(0.0f);
   if (!quantized()) {
     y = mx::matmul(x, mx::transpose(weight));
   } else if (mx::default_device() == mx::Device::cpu && x.size() / x.shape(-1) >= 16) {
     // MLX's CPU quantized_matmul is ~20x slower than dequantize + BLAS GEMM (qmm_bench: 1354 vs
-    // 62 ms for a 512x576x1536 product); the dense copy is transient (kept for the backward only).
-    // Decoding one token at a time stays on quantized_matmul, where dequantizing would dominate.
-    y = mx::matmul(x, mx::transpose(mx::dequantize(weight, *scales, biases, group_size, bits)));
+    // 62 ms for a 512x576x1536 product). Decoding one token at a time stays on quantized_matmul.
+    y = dequantized_matmul(*this, x);
   } else {
     y = mx::quantized_matmul(x, weight, *scales, biases, true, group_size, bits);
   }
