@@ -12,6 +12,8 @@ import dev.lorabeam.transforms.ReadExamples;
 import dev.lorabeam.transforms.Tokenize;
 import dev.lorabeam.transforms.TokenizedDoc;
 import dev.lorabeam.transforms.model.ModelLocator;
+import dev.lorabeam.transforms.shards.ReadShards;
+import dev.lorabeam.transforms.shards.ShardManifest;
 import dev.lorabeam.transforms.model.ModelLocator.ModelNotFoundException;
 import dev.lorabeam.transforms.model.ModelLocator.ResolvedModel;
 import dev.lorabeam.transforms.tokenizer.TextTokenizer;
@@ -67,16 +69,30 @@ public final class TrainJob {
     double meanLemp = DistrustScan.meanEmpirical(config, data);
     String deadLetters = config.adapterDir().resolve("dead-letters.jsonl").toString();
 
-    Prepared train = prepare(pipeline, "Train", data.train(), tokenizer, config, meanLemp);
-    PCollectionView<List<PackedBlock>> validation = data.valid() == null || config.valBatches() == 0
+    PCollection<PackedBlock> trainBlocks;
+    PCollection<PackedBlock> validBlocks = null;
+    if (data.shards() != null) {
+      // Shards from `preprocess`: already tokenized and packed; refused if made with another tokenizer or T.
+      trainBlocks = readShards(pipeline, "Train", data.shards(), tokenizer, config);
+      Path valid = data.shards().resolve("valid");
+      if (ShardManifest.exists(valid)) {
+        validBlocks = readShards(pipeline, "Valid", valid, tokenizer, config);
+      }
+    } else {
+      Prepared train = prepare(pipeline, "Train", data.train(), tokenizer, config, meanLemp);
+      writeDeadLetters(train.deadLetters(), deadLetters);
+      trainBlocks = train.blocks();
+      if (data.valid() != null) {
+        validBlocks = prepare(pipeline, "Valid", List.of(data.valid()), tokenizer, config, meanLemp).blocks();
+      }
+    }
+    PCollectionView<List<PackedBlock>> validation = validBlocks == null || config.valBatches() == 0
         ? null
-        : prepare(pipeline, "Valid", List.of(data.valid()), tokenizer, config, meanLemp)
-            .blocks().apply("ValidationView", View.asList());
-    writeDeadLetters(train.deadLetters(), deadLetters);
+        : validBlocks.apply("ValidationView", View.asList());
 
     double distrustTerm = "additive".equals(config.distrust()) ? config.lambdaWeight() * meanLemp : 0;
     TrainLoraFn trainer = new TrainLoraFn(config, model.path(), data.fingerprint(), distrustTerm, validation);
-    var batches = train.blocks()
+    var batches = trainBlocks
         .apply("OneKey", WithKeys.of(0))
         .setCoder(KvCoder.of(VarIntCoder.of(), PackedBlockCoder.of()))
         .apply("AllBlocks", GroupByKey.create())
@@ -103,6 +119,11 @@ public final class TrainJob {
       throw new UserError(e.getMessage(), e);
     }
     return new Result(result, report, model);
+  }
+
+  private static PCollection<PackedBlock> readShards(
+      Pipeline pipeline, String name, Path dir, TextTokenizer tokenizer, TrainConfig config) {
+    return pipeline.apply(name + "ReadShards", ReadShards.from(dir, tokenizer.fingerprint(), config.trainSeqLength()));
   }
 
   private record Prepared(PCollection<PackedBlock> blocks, PCollection<DeadLetter> deadLetters) {}

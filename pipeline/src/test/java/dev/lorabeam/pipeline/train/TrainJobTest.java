@@ -170,6 +170,21 @@ public class TrainJobTest {
     assertNotEquals("weighted changes the loss weights", ceOff[0], ceWeighted[0], 1e-6);
   }
 
+  @Test
+  public void trainsFromPreprocessedShardsAndRefusesShardsOfAnotherLength() throws IOException {
+    Path shards = TMP.newFolder("shards").toPath();
+    int code = dev.lorabeam.pipeline.cli.LorabeamCli.execute(
+        "preprocess", "--data", data.toString(), "--model", model.toString(),
+        "--train-seq-length", "64", "--output", shards.toString());
+    assertEquals(0, code);
+    List<StepMetrics> m = run(tiny(TMP.newFolder("from-shards").toPath()).data(shards.toString()).maxSteps(3).build());
+    assertEquals(3, m.size());
+    assertTrue("validation shards are used", m.get(2).valLoss() != null);
+    TrainConfig wrongLength = tiny(TMP.newFolder("wrong-t").toPath()).data(shards.toString()).trainSeqLength(32).maxSteps(1).build();
+    RuntimeException e = assertThrows(RuntimeException.class, () -> TrainJob.run(wrongLength, new String[0], QUIET));
+    assertTrue(e.getMessage(), e.getMessage().contains("64") && e.getMessage().contains("32"));
+  }
+
   static void assertLossesEqual(double[] expected, double[] actual, double tolerance) {
     assertEquals(expected.length, actual.length);
     double worst = 0;
