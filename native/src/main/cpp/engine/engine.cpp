@@ -57,7 +57,10 @@ EngineConfig parse_engine_config(const std::string& text) {
   c.max_grad_norm = static_cast<float>(j.num("maxGradNorm", 0.0));
   c.grad_accumulation = j.integer("gradAccumulation", 1);
   c.grad_checkpoint = j.flag("gradCheckpoint", false);
-  c.seed = static_cast<uint64_t>(j.num("seed", 0));
+  // The seed travels as a string so all 64 bits survive JSON's doubles.
+  c.seed = j.has("seed") && j.at("seed").kind == json::Value::String
+               ? static_cast<uint64_t>(std::stoll(j.at("seed").string))
+               : static_cast<uint64_t>(static_cast<int64_t>(j.num("seed", 0)));
   c.compile = j.flag("compile", true);
   if (c.grad_accumulation < 1) throw std::runtime_error("gradAccumulation must be at least 1");
   if (c.lora.dropout < 0 || c.lora.dropout >= 1) throw std::runtime_error("loraDropout must be in [0, 1)");
@@ -79,13 +82,16 @@ Batch::Batch(int rows_, int seq_len_, const int32_t* tok, const int32_t* seg, co
                                   " is outside the vocabulary [0, " + std::to_string(vocab) + ")");
     }
   }
+  double sum = 0;
   for (int64_t i = 0; i < n; i++) {
+    sum += w[i];
     if (seg[i] < 0) throw std::invalid_argument("segment id " + std::to_string(seg[i]) + " is negative");
     if (!(w[i] >= 0.0f) || std::isinf(w[i])) {
       throw std::invalid_argument("loss weight " + std::to_string(w[i]) + " at index " + std::to_string(i) +
                                   " must be finite and >= 0");
     }
   }
+  weight_sum = sum;
   tokens = mx::array(tok, {rows, seq_len + 1}, mx::int32);  // (B, T+1)
   segments = mx::array(seg, {rows, seq_len}, mx::int32);    // (B, T)
   weights = mx::array(w, {rows, seq_len}, mx::float32);     // (B, T)
@@ -123,11 +129,15 @@ std::vector<mx::array> Engine::loss_terms(const std::vector<mx::array>& params, 
           mx::sum(mx::astype(mx::greater(weights, mx::array(0.0f)), mx::float32))};
 }
 
+void Batch::require_trained_tokens() const {
+  if (weight_sum <= 0) throw std::invalid_argument("batch has no trained tokens: every loss weight is 0");
+}
+
 LossOut Engine::eval_loss(const Batch& batch) {
+  batch.require_trained_tokens();
   std::vector<mx::array> t = loss_terms(lora_.params, batch.tokens, batch.segments, batch.weights, std::nullopt, false);
   mx::eval(t);
   double wsum = t[1].item<float>();
-  if (wsum <= 0) throw std::invalid_argument("batch has no trained tokens: every loss weight is 0");
   return {t[0].item<float>() / wsum, wsum, static_cast<int64_t>(t[2].item<float>())};
 }
 
@@ -144,6 +154,7 @@ std::vector<float> Engine::token_losses(const Batch& batch) {
 }
 
 std::vector<float> Engine::lora_gradient(const Batch& batch, double* loss) {
+  batch.require_trained_tokens();
   size_t P = lora_.params.size();
   auto fn = [&](const std::vector<mx::array>& ps) {
     std::vector<mx::array> t = loss_terms(ps, batch.tokens, batch.segments, batch.weights, std::nullopt, false);

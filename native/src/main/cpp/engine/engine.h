@@ -32,7 +32,9 @@ EngineConfig parse_engine_config(const std::string& json_text);
 struct Batch {
   int rows, seq_len;
   mx::array tokens, segments, weights;
+  double weight_sum = 0;  // Σw, computed on the host while validating
   Batch(int rows, int seq_len, const int32_t* tokens, const int32_t* segments, const float* weights, int vocab);
+  void require_trained_tokens() const;  // Σw > 0, else a clear error
 };
 
 struct StepOut {

@@ -103,6 +103,7 @@ StepOut Engine::step(const Batch& batch, double learning_rate) {
                                 std::to_string(k));
   }
   if (!std::isfinite(learning_rate)) throw std::invalid_argument("learning rate must be finite");
+  batch.require_trained_tokens();
   size_t P = lora_.params.size();
   std::vector<mx::array> in = lora_.params;
   in.insert(in.end(), m_.begin(), m_.end());
@@ -115,7 +116,6 @@ StepOut Engine::step(const Batch& batch, double learning_rate) {
   std::vector<mx::array> out = step_fn_(in);
   mx::eval(out);  // the one evaluation of the step: params, m, v, loss, Σw, tokens, grad norm
   double wsum = out[3 * P + 1].item<float>();
-  if (wsum <= 0) throw std::invalid_argument("batch has no trained tokens: every loss weight is 0");
   lora_.params.assign(out.begin(), out.begin() + P);
   m_.assign(out.begin() + P, out.begin() + 2 * P);
   v_.assign(out.begin() + 2 * P, out.begin() + 3 * P);

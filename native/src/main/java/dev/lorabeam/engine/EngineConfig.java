@@ -127,7 +127,7 @@ public record EngineConfig(Path model, String computeDtype, int quantizeBits, in
         + ",\"adamBeta1\":" + adamBeta1 + ",\"adamBeta2\":" + adamBeta2 + ",\"adamEps\":" + adamEps
         + ",\"weightDecay\":" + weightDecay + ",\"biasCorrection\":" + biasCorrection
         + ",\"maxGradNorm\":" + maxGradNorm + ",\"gradAccumulation\":" + gradAccumulation
-        + ",\"gradCheckpoint\":" + gradCheckpoint + ",\"seed\":" + seed + "}";
+        + ",\"gradCheckpoint\":" + gradCheckpoint + ",\"seed\":\"" + seed + "\"}";
   }
 
   private static String quote(String s) {
