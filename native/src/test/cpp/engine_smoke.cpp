@@ -2,6 +2,7 @@
 // Usage: engine_smoke <demo.gguf> <tmp dir> [T] [compile true|false] [steps] [learning rate]
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -77,7 +78,9 @@ int main(int argc, char** argv) {
   int steps = argc > 5 ? std::atoi(argv[5]) : 6;
   if (argc > 6) lr = std::atof(argv[6]);
   int64_t before = lb_active_memory();
-  std::string cfg = "{\"model\":\"" + gguf + "\",\"loraLayers\":-1,\"loraRank\":8,\"compile\":" + compile + "}";
+  const char* extra = std::getenv("LB_EXTRA");  // e.g. ,"gradCheckpoint":true
+  std::string cfg = "{\"model\":\"" + gguf + "\",\"loraLayers\":-1,\"loraRank\":8,\"compile\":" + compile +
+                    (extra ? extra : "") + "}";
   lb_engine* e = lb_engine_new(cfg.c_str());
   if (!e) return std::printf("open failed: %s\n", lb_last_error()), 1;
   int64_t info[8];
