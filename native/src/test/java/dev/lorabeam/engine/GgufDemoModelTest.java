@@ -1,6 +1,7 @@
 package dev.lorabeam.engine;
 
 import static org.junit.Assert.assertEquals;
+import static org.junit.Assert.assertThrows;
 import static org.junit.Assert.assertTrue;
 
 import java.io.IOException;
@@ -43,6 +44,22 @@ public class GgufDemoModelTest {
           Arrays.stream(continuation).anyMatch(t -> t == PARIS));
       int[] sampled = engine.generate(PROMPT, 4, 0.7, 0.9, 1, null);
       assertEquals(4, sampled.length);
+    }
+  }
+
+  @Test
+  public void truncatedGgufIsAnErrorNamingTheFileNotACrash() throws IOException {
+    Path gguf = demoModel();
+    Path truncated = Files.createTempFile("truncated", ".gguf");
+    try (var in = Files.newInputStream(gguf)) {
+      Files.write(truncated, in.readNBytes(4_000_000));
+    }
+    try {
+      MlxException e = assertThrows(MlxException.class, () -> Engine.open(EngineConfig.defaults(truncated)));
+      assertTrue(e.getMessage(), e.getMessage().contains(truncated + ": cannot load GGUF file"));
+      assertTrue(e.getMessage(), e.getMessage().contains("extends past the end of the file"));
+    } finally {
+      Files.delete(truncated);
     }
   }
 
