@@ -147,6 +147,23 @@ public class EngineTrainingTest {
   }
 
   @Test
+  public void gradientCheckpointingLowersPeakMemory() {
+    Batch batch = TinyModels.countingBatch(new Random(7), 4, 256);
+    long[] peaks = new long[2];
+    for (int i = 0; i < 2; i++) {
+      try (Engine engine = Engine.open(TinyModels.config(model).withGradCheckpoint(i == 1))) {
+        engine.step(batch, 1e-3);  // traces and compiles
+        Mlx.clearCache();
+        Mlx.resetPeakMemory();
+        engine.step(batch, 1e-3);
+        peaks[i] = Mlx.peakMemory();
+      }
+    }
+    System.out.printf("checkpointing: peak %.1f MB without, %.1f MB with%n", peaks[0] / 1e6, peaks[1] / 1e6);
+    assertTrue("peak with checkpointing " + peaks[1] + " < without " + peaks[0], peaks[1] < peaks[0]);
+  }
+
+  @Test
   public void clippingBoundsTheUpdateAndReportsTheUnclippedNorm() {
     Batch batch = TinyModels.randomBatch(new Random(6), 2, 16);
     try (Engine engine = Engine.open(TinyModels.config(model).withMaxGradNorm(1e-3))) {
