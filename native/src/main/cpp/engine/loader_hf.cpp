@@ -55,6 +55,10 @@ ModelArgs parse_config(const json::Value& c, const std::string& file) {
   }
   if (c.has("quantization")) {
     const json::Value& q = c.at("quantization");
+    std::string mode = q.str("mode", "affine");
+    if (mode != "affine") {
+      throw std::runtime_error(file + ": unsupported quantization mode \"" + mode + "\" (supported: affine)");
+    }
     a.quantization = "q" + std::to_string(q.integer("bits", 0)) + "_g" + std::to_string(q.integer("group_size", 0));
   }
   return a;

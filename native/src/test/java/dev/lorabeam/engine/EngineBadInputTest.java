@@ -82,6 +82,14 @@ public class EngineBadInputTest {
   }
 
   @Test
+  public void unsupportedQuantizationModeIsNamed() throws Exception {
+    Path dir = TinyModels.write(TMP.newFolder("mxfp4").toPath(), "llama", 8, TinyModels.FFN, false, false,
+        ", \"quantization\": {\"group_size\": 32, \"bits\": 4, \"mode\": \"mxfp4\"}");
+    MlxException e = assertThrows(MlxException.class, () -> Engine.open(TinyModels.config(dir)));
+    assertContains(e, dir.resolve("config.json") + ": unsupported quantization mode \"mxfp4\" (supported: affine)");
+  }
+
+  @Test
   public void shapeMismatchNamesTheFileTheTensorAndBothShapes() throws Exception {
     Path dir = TinyModels.write(TMP.newFolder("wrongffn").toPath(), "llama", 5, 96);
     MlxException e = assertThrows(MlxException.class, () -> Engine.open(TinyModels.config(dir)));
