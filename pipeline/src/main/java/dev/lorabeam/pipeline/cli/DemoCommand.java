@@ -1,6 +1,5 @@
 package dev.lorabeam.pipeline.cli;
 
-import dev.lorabeam.pipeline.train.LossChart;
 import dev.lorabeam.pipeline.train.MetricsWriter;
 import dev.lorabeam.pipeline.train.StepMetrics;
 import dev.lorabeam.pipeline.train.TrainConfig;
@@ -33,7 +32,7 @@ public final class DemoCommand implements Callable<Integer> {
   @Option(names = "--output", defaultValue = "runs/demo", description = "Output directory (default: ${DEFAULT-VALUE}).")
   Path output;
 
-  @Option(names = "--max-steps", defaultValue = "60", description = "Training steps (default: ${DEFAULT-VALUE}).")
+  @Option(names = "--max-steps", defaultValue = "24", description = "Training steps (default: ${DEFAULT-VALUE}).")
   int maxSteps;
 
   @Option(names = "--train-seq-length", defaultValue = "512", description = "Tokens per block (default: ${DEFAULT-VALUE}).")
@@ -41,6 +40,9 @@ public final class DemoCommand implements Callable<Integer> {
 
   @Option(names = "--batch-size", defaultValue = "1", description = "Blocks per step (default: ${DEFAULT-VALUE}).")
   int batchSize;
+
+  @Option(names = "--learning-rate", defaultValue = "5e-4", description = "Peak learning rate (default: ${DEFAULT-VALUE}).")
+  double learningRate;
 
   @Override
   public Integer call() throws Exception {
@@ -51,12 +53,12 @@ public final class DemoCommand implements Callable<Integer> {
         .maxSteps(maxSteps)
         .batchSize(batchSize)
         .trainSeqLength(seqLength)
-        .learningRate(2e-4)
-        .warmupSteps(Math.min(5, maxSteps / 4))
+        .learningRate(learningRate)
+        .warmupSteps(Math.max(1, maxSteps / 10))
         .lrSchedule("cosine")
-        .loraLayers(8)
+        .loraLayers(16)
         .stepsPerEval(Math.max(1, maxSteps / 3))
-        .valBatches(4)
+        .valBatches(2)
         .saveEvery(Math.max(1, maxSteps / 3))
         .build();
     out.printf("Demo: QLoRA on SmolLM2-135M-Instruct (Q4_1 GGUF), %d steps of %d×%d tokens, output in %s%n",
@@ -65,12 +67,7 @@ public final class DemoCommand implements Callable<Integer> {
     TrainJob.run(config, new String[0]);
 
     List<StepMetrics> metrics = MetricsWriter.readAll(config.resolvedMetricsFile());
-    Path chart = output.resolve("loss.png");
-    LossChart.write(metrics, chart);
-    StepMetrics first = metrics.get(0);
-    StepMetrics last = metrics.get(metrics.size() - 1);
-    out.printf("Loss %.4f → %.4f over %d steps (%.0f tok/s); curve: %s; adapters: %s%n",
-        first.loss(), last.loss(), last.step(), last.tokensPerSec(), chart, output.resolve("adapters.safetensors"));
+    out.println(DemoSummary.describe(metrics));
     out.printf("%nPrompt: %s%n", PROMPT);
     out.flush();
     return LorabeamCli.newCommandLine().execute(

@@ -118,6 +118,13 @@ public final class TrainJob {
     } catch (BadRowReport.BadInputException e) {
       throw new UserError(e.getMessage(), e);
     }
+    Path metrics = config.resolvedMetricsFile();
+    if (Files.isRegularFile(metrics)) {
+      Path chart = config.adapterDir().resolve("loss.png");
+      LossChart.write(metrics, chart);
+      out.printf("Adapters: %s (mlx-lm format); metrics: %s; loss curve: %s%n",
+          config.adapterDir().resolve(CheckpointStore.ADAPTERS_FILE), metrics, chart);
+    }
     return new Result(result, report, model);
   }
 

@@ -1,0 +1,34 @@
+package dev.lorabeam.pipeline.cli;
+
+import dev.lorabeam.engine.Mlx;
+import dev.lorabeam.pipeline.train.StepMetrics;
+import java.util.List;
+import java.util.Objects;
+
+/** The demo's closing lines: how the loss moved, how fast it trained, how much memory it took. */
+final class DemoSummary {
+  private DemoSummary() {}
+
+  static String describe(List<StepMetrics> metrics) {
+    if (metrics.isEmpty()) {
+      return "No steps were trained.";
+    }
+    int window = Math.max(1, Math.min(5, metrics.size() / 4));
+    double firstTrain = mean(metrics.subList(0, window));
+    double lastTrain = mean(metrics.subList(metrics.size() - window, metrics.size()));
+    List<Double> val = metrics.stream().map(StepMetrics::valLoss).filter(Objects::nonNull).toList();
+    StepMetrics last = metrics.get(metrics.size() - 1);
+    StringBuilder s = new StringBuilder();
+    s.append(String.format("Train loss (mean of %d steps) %.4f → %.4f over %d steps", window, firstTrain, lastTrain, last.step()));
+    if (val.size() >= 2) {
+      s.append(String.format("; validation loss %.4f → %.4f", val.get(0), val.get(val.size() - 1)));
+    }
+    s.append(String.format("%n%.0f s, %.1f trained tokens/s, peak MLX memory %.2f GB",
+        last.elapsedSecs(), last.tokensPerSec(), Mlx.peakMemory() / 1e9));
+    return s.toString();
+  }
+
+  private static double mean(List<StepMetrics> steps) {
+    return steps.stream().mapToDouble(StepMetrics::loss).average().orElse(Double.NaN);
+  }
+}
