@@ -72,7 +72,7 @@ public final class DemoCommand implements Callable<Integer> {
     out.flush();
     return LorabeamCli.newCommandLine().execute(
         "generate", "--model", "smollm2-135m", "--adapter-path", output.toString(),
-        "--prompt", PROMPT, "--max-tokens", "60");
+        "--prompt", PROMPT, "--max-tokens", "60", "--temp", "0.7", "--top-p", "0.9", "--seed", "1");
   }
 
   /** The repository root: -Dlorabeam.root (set by exec:java), else the working directory. */

@@ -8,8 +8,6 @@ import me.tongfei.progressbar.ConsoleProgressBarConsumer;
 import me.tongfei.progressbar.ProgressBar;
 import me.tongfei.progressbar.ProgressBarBuilder;
 import me.tongfei.progressbar.ProgressState;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /**
  * Training progress on stderr, in the shape users know from the tool this project replaces:
@@ -23,14 +21,13 @@ import org.slf4j.LoggerFactory;
  * {@value #LOG_EVERY_STEPS} steps or {@value #LOG_EVERY_SECONDS} s, whichever comes first.
  */
 public final class ProgressReporter implements AutoCloseable {
-  private static final Logger LOG = LoggerFactory.getLogger(ProgressReporter.class);
   static final int LOG_EVERY_STEPS = 50;
   static final int LOG_EVERY_SECONDS = 10;
   private static final int BAR_WIDTH = 20;
   private static final int MIN_BAR_WIDTH = 6;
 
   /** Ignores updates and logs messages: for code that reports before a reporter exists. */
-  public static final ProgressReporter NOOP = new ProgressReporter(1, 0, false, null, LOG::info, false);
+  public static final ProgressReporter NOOP = new ProgressReporter(1, 0, false, null, ProgressReporter::printLine, false);
 
   private final long startStep;
   private final boolean interactive;
@@ -47,7 +44,7 @@ public final class ProgressReporter implements AutoCloseable {
 
   /** A bar when stderr is a terminal, log lines otherwise; {@code startStep} steps are already done. */
   public ProgressReporter(long totalSteps, long startStep) {
-    this(totalSteps, startStep, System.console() != null, System.err, LOG::info, true);
+    this(totalSteps, startStep, System.console() != null, System.err, ProgressReporter::printLine, true);
   }
 
   ProgressReporter(long totalSteps, long startStep, boolean interactive, PrintStream err,
@@ -59,6 +56,14 @@ public final class ProgressReporter implements AutoCloseable {
     this.log = log;
     this.enabled = enabled;
     this.lastLoggedStep = startStep;
+  }
+
+  /**
+   * Plain progress lines go straight to stderr with a time stamp, not through SLF4J: under
+   * {@code mvn -q exec:java} the logging binding is Maven's own, which {@code -q} silences.
+   */
+  static void printLine(String line) {
+    System.err.println(java.time.LocalTime.now().truncatedTo(java.time.temporal.ChronoUnit.SECONDS) + " " + line);
   }
 
   /** Reports a finished step. */

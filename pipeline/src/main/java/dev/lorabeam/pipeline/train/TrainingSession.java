@@ -89,7 +89,7 @@ final class TrainingSession implements AutoCloseable {
     }
     Optional<CheckpointStore.Checkpoint> latest = store.latest();
     if (latest.isEmpty()) {
-      LOG.info("--resume: no complete checkpoint under {}; starting from step 0", config.adapterPath());
+      ProgressReporter.printLine("--resume: no complete checkpoint under " + config.adapterPath() + "; starting from step 0");
       return new Position(0, 0, 0, 0);
     }
     CheckpointStore.Checkpoint checkpoint = latest.get();
