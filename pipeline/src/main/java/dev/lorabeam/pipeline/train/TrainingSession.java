@@ -53,6 +53,7 @@ final class TrainingSession implements AutoCloseable {
   private long lossCount;
   private double previousLoss = Double.NaN;
   private boolean closed;
+  private @Nullable List<PackedBlock> validationOrder;
 
   TrainingSession(
       TrainConfig config,
@@ -182,7 +183,13 @@ final class TrainingSession implements AutoCloseable {
   }
 
   /** Σ w·CE / Σ w over the first --val-batches validation batches (all with -1). */
-  private double validate(List<PackedBlock> blocks) {
+  private double validate(List<PackedBlock> unordered) {
+    if (validationOrder == null) {
+      // The side input's order is the runner's; a canonical order makes --val-batches pick the same blocks every run.
+      validationOrder = new ArrayList<>(unordered);
+      validationOrder.sort(OrderBatchesFn.CANONICAL);
+    }
+    List<PackedBlock> blocks = validationOrder;
     int rows = config.batchSize();
     int limit = config.valBatches() < 0 ? Integer.MAX_VALUE : config.valBatches();
     double weighted = 0;
