@@ -5,11 +5,11 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.lorabeam.engine.Mlx;
 import dev.lorabeam.pipeline.memory.MemoryRule;
 import dev.lorabeam.pipeline.memory.SystemMemory;
+import dev.lorabeam.transforms.model.ModelLocator;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.Iterator;
 import java.util.Map;
-import java.util.Optional;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Spec;
@@ -41,11 +41,11 @@ public final class DoctorCommand implements Callable<Integer> {
         limit, system.availableGb(), system.totalGb());
     out.printf("MLX limit now: %.1f GB%n", MemoryRule.bytesToGb(Mlx.memoryLimit()));
 
-    Optional<Path> demo = DemoModel.find();
-    if (demo.isPresent()) {
-      out.printf("Demo model:    installed (%s)%n", demo.get());
-    } else {
-      out.printf("Demo model:    missing — run `mvn -q install -DskipTests` from the repository root to install it%n");
+    try {
+      Path demo = ModelLocator.fromEnvironment().demoGguf();
+      out.printf("Demo model:    installed (%s)%n", demo);
+    } catch (ModelLocator.ModelNotFoundException e) {
+      out.printf("Demo model:    missing — %s%n", e.getMessage());
     }
     out.flush();
     return 0;

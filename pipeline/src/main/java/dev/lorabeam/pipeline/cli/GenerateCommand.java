@@ -3,13 +3,12 @@ package dev.lorabeam.pipeline.cli;
 import dev.lorabeam.engine.Engine;
 import dev.lorabeam.engine.EngineConfig;
 import dev.lorabeam.pipeline.train.AdapterSettings;
+import dev.lorabeam.pipeline.train.TrainJob;
 import dev.lorabeam.transforms.Example.Message;
-import dev.lorabeam.transforms.model.ModelLocator;
 import dev.lorabeam.transforms.model.ModelLocator.ResolvedModel;
 import dev.lorabeam.transforms.tokenizer.ChatTemplate;
 import dev.lorabeam.transforms.tokenizer.TextTokenizer;
 import java.io.PrintWriter;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.Callable;
@@ -64,7 +63,7 @@ public final class GenerateCommand implements Callable<Integer> {
     if (temperature < 0 || topP <= 0 || topP > 1) {
       throw new UserError("--temp must be ≥ 0 and --top-p in (0, 1] (got " + temperature + ", " + topP + ")");
     }
-    ResolvedModel resolved = resolve(model);
+    ResolvedModel resolved = TrainJob.resolveModel(model);
     TextTokenizer tokenizer = resolved.tokenizer();
     String reply = generate(resolved, tokenizer);
     PrintWriter out = spec.commandLine().getOut();
@@ -103,19 +102,5 @@ public final class GenerateCommand implements Callable<Integer> {
         : List.of(new Message("system", system), new Message("user", prompt));
     String text = new ChatTemplate(template, tokenizer.bosToken(), tokenizer.eosToken()).render(messages, null, true);
     return tokenizer.encode(text, false);
-  }
-
-  static ResolvedModel resolve(String model) {
-    try {
-      return ModelLocator.fromEnvironment().resolve(model);
-    } catch (ModelLocator.ModelNotFoundException e) {
-      throw new UserError(e.getMessage(), e);
-    }
-  }
-
-  static void requireDirectory(Path dir, String flag) {
-    if (!Files.isDirectory(dir)) {
-      throw new UserError(flag + " " + dir + " is not a directory");
-    }
   }
 }

@@ -167,7 +167,8 @@ public final class TrainJob {
     }
   }
 
-  static ResolvedModel resolveModel(String model) {
+  /** {@code --model} resolved without downloading; a missing model is a user error with the command to fix it. */
+  public static ResolvedModel resolveModel(String model) {
     try {
       return ModelLocator.fromEnvironment().resolve(model);
     } catch (ModelNotFoundException e) {
