@@ -142,6 +142,10 @@ public final class TrainCommand implements Callable<Integer> {
   @Option(names = "--keep-checkpoints", paramLabel = "K", defaultValue = "3", description = "Complete checkpoints to keep.")
   int keepCheckpoints;
 
+  @Option(names = "--max-bad-fraction", paramLabel = "F", defaultValue = "0.01",
+      description = "Fail the run when more than this share of rows is rejected (they go to dead-letters.jsonl).")
+  double maxBadFraction;
+
   @Option(names = "--adapter-path", paramLabel = "DIR", defaultValue = "adapters",
       description = "Where adapters (mlx-lm format), checkpoints, metrics and the loss chart go.")
   String adapterPath;
@@ -191,7 +195,8 @@ public final class TrainCommand implements Callable<Integer> {
           loraLayers, loraDropout, targetModules, quantize, trainSeqLength, maxSteps, epochs,
           learningRate, warmupSteps, lrSchedule, weightDecay, maxGradNorm, gradAccumulation,
           gradCheckpoint, maskPrompt, stepsPerEval, valBatches, saveEvery, adapterPath, resume,
-          seed, metricsFile, distrust, alpha, lambdaWeight, computeDtype, keepCheckpoints);
+          seed, metricsFile, distrust, alpha, lambdaWeight, computeDtype, keepCheckpoints,
+          maxBadFraction);
     } catch (IllegalArgumentException e) {
       String message = loraAlpha != null && e.getMessage().startsWith("--lora-scale")
           ? "--lora-alpha must be > 0 (got " + loraAlpha + ")" : e.getMessage();

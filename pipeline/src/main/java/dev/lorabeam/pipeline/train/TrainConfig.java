@@ -35,6 +35,7 @@ import java.util.Locale;
  * @param distrust {@code off}, {@code additive} (old tool: reported loss only) or {@code weighted}
  * @param alpha distrust α
  * @param lambdaWeight distrust λ for {@code additive}
+ * @param maxBadFraction the share of rejected rows above which the run fails
  */
 public record TrainConfig(
     String model,
@@ -70,7 +71,8 @@ public record TrainConfig(
     double alpha,
     double lambdaWeight,
     String computeDtype,
-    int keepCheckpoints)
+    int keepCheckpoints,
+    double maxBadFraction)
     implements Serializable {
 
   private static final long serialVersionUID = 1L;
@@ -149,6 +151,9 @@ public record TrainConfig(
     }
     computeDtype = oneOf("--compute-dtype", computeDtype, COMPUTE_DTYPES);
     atLeast("--keep-checkpoints", keepCheckpoints, 1, "");
+    if (!(maxBadFraction >= 0 && maxBadFraction <= 1)) {
+      throw bad("--max-bad-fraction must be in [0, 1]", maxBadFraction);
+    }
   }
 
   /** A builder holding every default, for the CLI and tests. */

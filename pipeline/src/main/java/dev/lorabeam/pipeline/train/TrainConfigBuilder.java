@@ -49,6 +49,7 @@ public final class TrainConfigBuilder {
   private double lambdaWeight = 1.0;
   private String computeDtype = "float32";
   private int keepCheckpoints = 3;
+  private double maxBadFraction = 0.01;
 
   TrainConfigBuilder(String model, String data) {
     this.model = model;
@@ -89,6 +90,7 @@ public final class TrainConfigBuilder {
     b.lambdaWeight = c.lambdaWeight();
     b.computeDtype = c.computeDtype();
     b.keepCheckpoints = c.keepCheckpoints();
+    b.maxBadFraction = c.maxBadFraction();
     return b;
   }
 
@@ -98,7 +100,8 @@ public final class TrainConfigBuilder {
         loraLayers, loraDropout, targetModules, quantize, trainSeqLength, maxSteps, epochs,
         learningRate, warmupSteps, lrSchedule, weightDecay, maxGradNorm, gradAccumulation,
         gradCheckpoint, maskPrompt, stepsPerEval, valBatches, saveEvery, adapterPath, resume, seed,
-        metricsFile, distrust, alpha, lambdaWeight, computeDtype, keepCheckpoints);
+        metricsFile, distrust, alpha, lambdaWeight, computeDtype, keepCheckpoints,
+        maxBadFraction);
   }
 
   public TrainConfigBuilder model(String v) { model = v; return this; }
@@ -135,4 +138,5 @@ public final class TrainConfigBuilder {
   public TrainConfigBuilder lambdaWeight(double v) { lambdaWeight = v; return this; }
   public TrainConfigBuilder computeDtype(String v) { computeDtype = v; return this; }
   public TrainConfigBuilder keepCheckpoints(int v) { keepCheckpoints = v; return this; }
+  public TrainConfigBuilder maxBadFraction(double v) { maxBadFraction = v; return this; }
 }

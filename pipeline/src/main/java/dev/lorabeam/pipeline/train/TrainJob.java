@@ -114,7 +114,7 @@ public final class TrainJob {
     BadRowReport report = BadRowReport.from(result);
     out.println(report.summary() + (report.badTotal() > 0 ? " — rejected rows are in " + deadLetters : ""));
     try {
-      report.check(BadRowReport.DEFAULT_MAX_BAD_FRACTION, deadLetters);
+      report.check(config.maxBadFraction(), deadLetters);
     } catch (BadRowReport.BadInputException e) {
       throw new UserError(e.getMessage(), e);
     }

@@ -139,6 +139,11 @@ public class TrainJobTest {
     String dead = Files.readString(out.resolve("dead-letters.jsonl"), StandardCharsets.UTF_8);
     assertTrue(dead, dead.contains("\"line\":11") && dead.contains("train.jsonl"));
 
+    // --max-bad-fraction raises the bar.
+    List<StepMetrics> tolerant = run(tiny(TMP.newFolder("bad-tolerant").toPath()).data(dir.toString())
+        .maxSteps(1).maxBadFraction(0.05).build());
+    assertEquals(1, tolerant.size());
+
     rows.addAll(sampleRows(80).subList(0, 80));
     rows.addAll(sampleRows(80));
     Files.write(dir.resolve("train.jsonl"), rows);
