@@ -151,12 +151,17 @@ final class TrainingSession implements AutoCloseable {
 
   private StepResult runStep(Batch batch, double lr, long step) {
     StepResult result;
+    Mlx.resetPeakMemory();
     long start = System.nanoTime();
     try {
       result = engine.step(batch, lr);
       StepTiming.record(start, System.nanoTime());
     } catch (MlxException e) {
       throw OutOfMemory.isOutOfMemory(e) ? OutOfMemory.explain(e, config, latestCheckpoint) : e;
+    }
+    long peak = Mlx.peakMemory();
+    if (peak > Mlx.memoryLimit()) {
+      throw OutOfMemory.overLimit(peak, config, latestCheckpoint);
     }
     if (!Double.isFinite(result.loss()) || !Double.isFinite(result.gradNorm())) {
       throw new UserError(String.format(

@@ -190,6 +190,31 @@ public class TrainJobTest {
     assertTrue(e.getMessage(), e.getMessage().contains("64") && e.getMessage().contains("32"));
   }
 
+  @Test
+  public void aStepOverTheMemoryLimitStopsWithTheFixAndKeepsTheLastCheckpoint() throws IOException {
+    Path out = TMP.newFolder("oom").toPath();
+    run(tiny(out).maxSteps(4).build());
+    // Resume with a limit far below what one step needs: one clear message, the checkpoint intact.
+    TrainConfig tight = tiny(out).maxSteps(8).resume(true).maxMemoryGb(0.001).build();
+    UserError e = assertThrows(UserError.class, () -> TrainJob.run(tight, new String[0], QUIET));
+    assertTrue(e.getMessage(), e.getMessage().startsWith("out of memory at the MLX memory limit of 0.00 GB"));
+    assertTrue(e.getMessage(), e.getMessage().contains("--quantize 4") && e.getMessage().contains("--grad-checkpoint"));
+    assertTrue(e.getMessage(), e.getMessage().contains("step-000004 (intact)"));
+    assertEquals(4, CheckpointStore.of(tight).latest().orElseThrow().manifest().step());
+  }
+
+  @Test
+  public void aNonFiniteLossStopsTrainingAndNamesTheLastGoodCheckpoint() throws IOException {
+    Path out = TMP.newFolder("nan").toPath();
+    run(tiny(out).maxSteps(4).build());
+    // A huge learning rate in float16 overflows the activations within a few steps.
+    TrainConfig wild = tiny(out).maxSteps(40).resume(true).learningRate(0.9).computeDtype("float16").build();
+    UserError e = assertThrows(UserError.class, () -> TrainJob.run(wild, new String[0], QUIET));
+    assertTrue(e.getMessage(), e.getMessage().startsWith("training stopped at step "));
+    assertTrue(e.getMessage(), e.getMessage().contains("step-000004"));
+    assertEquals(4, CheckpointStore.of(wild).latest().orElseThrow().manifest().step());
+  }
+
   static void assertLossesEqual(double[] expected, double[] actual, double tolerance) {
     assertEquals(expected.length, actual.length);
     double worst = 0;
