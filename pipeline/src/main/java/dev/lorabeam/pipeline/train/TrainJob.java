@@ -10,7 +10,6 @@ import dev.lorabeam.transforms.PackedBlock;
 import dev.lorabeam.transforms.PackedBlockCoder;
 import dev.lorabeam.transforms.ReadExamples;
 import dev.lorabeam.transforms.Tokenize;
-import dev.lorabeam.transforms.TokenizedDoc;
 import dev.lorabeam.transforms.model.ModelLocator;
 import dev.lorabeam.transforms.shards.ReadShards;
 import dev.lorabeam.transforms.shards.ShardManifest;
@@ -35,13 +34,11 @@ import org.apache.beam.sdk.transforms.ParDo;
 import org.apache.beam.sdk.transforms.SerializableFunction;
 import org.apache.beam.sdk.transforms.View;
 import org.apache.beam.sdk.transforms.WithKeys;
-import org.apache.beam.sdk.values.KV;
 import org.apache.beam.sdk.values.PCollection;
 import org.apache.beam.sdk.values.PCollectionList;
 import org.apache.beam.sdk.values.PCollectionTuple;
 import org.apache.beam.sdk.values.PCollectionView;
 import org.apache.beam.sdk.values.TypeDescriptors;
-import org.checkerframework.checker.nullness.qual.Nullable;
 
 /**
  * Builds and runs the training pipeline:

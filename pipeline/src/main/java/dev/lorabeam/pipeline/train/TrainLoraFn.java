@@ -1,20 +1,9 @@
 package dev.lorabeam.pipeline.train;
 
-import dev.lorabeam.engine.Batch;
-import dev.lorabeam.engine.Engine;
-import dev.lorabeam.engine.EngineConfig;
-import dev.lorabeam.engine.LossResult;
-import dev.lorabeam.engine.Mlx;
-import dev.lorabeam.engine.MlxException;
-import dev.lorabeam.engine.StepResult;
-import dev.lorabeam.pipeline.cli.UserError;
 import dev.lorabeam.transforms.PackedBlock;
-import dev.lorabeam.transforms.TrainBatch;
 import java.nio.file.Path;
 import java.nio.file.Paths;
-import java.util.ArrayList;
 import java.util.List;
-import java.util.Optional;
 import org.apache.beam.sdk.coders.StringUtf8Coder;
 import org.apache.beam.sdk.coders.VarLongCoder;
 import org.apache.beam.sdk.state.MapState;

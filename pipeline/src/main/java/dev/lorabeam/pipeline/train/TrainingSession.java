@@ -51,7 +51,6 @@ final class TrainingSession implements AutoCloseable {
   private @Nullable Path latestCheckpoint;
   private double lossSum;
   private long lossCount;
-  private double previousLoss = Double.NaN;
   private boolean closed;
   private @Nullable List<PackedBlock> validationOrder;
 
@@ -107,14 +106,10 @@ final class TrainingSession implements AutoCloseable {
     Position resumed = sameData
         ? new Position(manifest.step(), manifest.tokensSeen(), manifest.nextIndex(), manifest.stepOffset())
         : new Position(manifest.step(), manifest.tokensSeen(), 0, manifest.step());
-    progress().message(String.format(
+    ProgressReporter.printLine(String.format(
         "Resumed from %s at step %d (%s)", checkpoint.dir(), manifest.step(),
         sameData ? "same data: continuing where it stopped" : "new data: training on it from its first batch"));
     return resumed;
-  }
-
-  private ProgressReporter progress() {
-    return progress == null ? ProgressReporter.NOOP : progress;
   }
 
   boolean finished() {
@@ -183,7 +178,6 @@ final class TrainingSession implements AutoCloseable {
     StepMetrics m = new StepMetrics(
         step, total, lossSum / lossCount, lr, elapsed, Mlx.activeMemory() / 1e9, Instant.now().toString(),
         tokensPerSec, r.trainedTokens(), valLoss, ce, distrustTerm, total);
-    previousLoss = total;
     return m;
   }
 
