@@ -210,9 +210,18 @@ public final class BlockPacker {
   }
 
   private long order(TokenizedDoc doc, int start) {
-    long h = mix(seed, doc.sourceFile().hashCode());
+    long h = mix(seed, fileKey(doc.sourceFile()));
     h = mix(h, doc.line());
     return mix(h, start);
+  }
+
+  /**
+   * The file's name without its directory, so the same data packs the same way from any checkout
+   * or mount point.
+   */
+  static int fileKey(String path) {
+    int slash = Math.max(path.lastIndexOf('/'), path.lastIndexOf('\\'));
+    return path.substring(slash + 1).hashCode();
   }
 
   /** SplitMix64-style mixing: cheap, well spread, and the same on every JVM. */

@@ -102,7 +102,7 @@ public final class PackSequences extends PTransform<PCollection<TokenizedDoc>, P
 
     @ProcessElement
     public void process(@Element TokenizedDoc doc, OutputReceiver<KV<Integer, TokenizedDoc>> out) {
-      long h = BlockPacker.mix(BlockPacker.mix(seed, doc.sourceFile().hashCode()), doc.line());
+      long h = BlockPacker.mix(BlockPacker.mix(seed, BlockPacker.fileKey(doc.sourceFile())), doc.line());
       out.output(KV.of((int) Math.floorMod(h, (long) buckets), doc));
     }
   }
