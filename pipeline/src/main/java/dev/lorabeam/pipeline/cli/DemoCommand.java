@@ -57,7 +57,7 @@ public final class DemoCommand implements Callable<Integer> {
         .warmupSteps(Math.max(1, maxSteps / 10))
         .lrSchedule("cosine")
         .loraLayers(16)
-        .stepsPerEval(Math.max(1, maxSteps / 3))
+        .stepsPerEval(Math.max(1, maxSteps / 4))
         .valBatches(2)
         .saveEvery(Math.max(1, maxSteps / 3))
         .build();
