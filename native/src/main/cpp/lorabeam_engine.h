@@ -5,8 +5,10 @@
  *   tokens   int32  rows x (seq_len + 1)   inputs = tokens[:, :-1], targets = tokens[:, 1:]
  *   segments int32  rows x seq_len         1-based document id per input position, 0 = padding
  *   weights  float  rows x seq_len         loss weight of each target, 0 = not trained
- * Attention is causal within a segment; loss = sum(w * CE) / sum(w).
- * One call per training step; the engine evaluates each step exactly once.
+ * Attention is causal within a segment. A step's loss is sum(w * CE) / N, N = number of targets with
+ * w > 0 in the whole step, so weights are absolute (a weight-3 target counts 3x whatever its batch).
+ * One call per optimizer step; inside it the engine evaluates each of the gradAccumulation
+ * micro-batches once (gradients accumulated between them), then the update once.
  */
 #ifndef LORABEAM_ENGINE_H
 #define LORABEAM_ENGINE_H
@@ -35,10 +37,13 @@ LB_API int lb_engine_model_info(lb_engine* engine, int64_t* ints);
 LB_API const char* lb_engine_architecture(lb_engine* engine);
 LB_API const char* lb_engine_quantization(lb_engine* engine);
 
-/* One AdamW step. out[5] = step, loss, weight_sum, trained_tokens, grad_norm (before clipping). */
+/* One AdamW step over rows = gradAccumulation x micro-batch rows. out[6] = step, loss (sum(w * CE) / N, before
+ * the update), weight_sum, trained_tokens N, grad_norm (before clipping), MLX peak memory of the step in bytes
+ * (the peak is reset when the step starts). */
 LB_API int lb_engine_step(lb_engine* engine, int rows, int seq_len, const int32_t* tokens, const int32_t* segments,
                           const float* weights, double learning_rate, double* out);
-/* Loss without gradients. out[3] = loss, weight_sum, trained_tokens. */
+/* Plain cross-entropy averaged over the targets with w > 0 (weights count as 0/1), without gradients.
+ * out[3] = loss, weight_sum, trained_tokens. */
 LB_API int lb_engine_eval_loss(lb_engine* engine, int rows, int seq_len, const int32_t* tokens,
                                const int32_t* segments, const float* weights, double* out);
 /* Per-position cross-entropy (rows x seq_len), 0 where the weight is 0. */
@@ -61,9 +66,9 @@ LB_API int lb_engine_generate(lb_engine* engine, const int32_t* prompt, int prom
 LB_API int64_t lb_engine_lora_size(lb_engine* engine);
 LB_API int lb_engine_lora_get(lb_engine* engine, float* out);
 LB_API int lb_engine_lora_set(lb_engine* engine, const float* values);
-/* Gradient of sum(w * CE) / sum(w) w.r.t. the flattened LoRA parameters; *loss receives the loss. */
-LB_API int lb_engine_lora_grad(lb_engine* engine, int rows, int seq_len, const int32_t* tokens,
-                               const int32_t* segments, const float* weights, float* out, double* loss);
+/* AdamW's first moment m, flattened like the LoRA parameters. With adamBeta1 = 0 it equals the gradient
+ * the last step applied (after normalisation and clipping), computed by the compiled step itself. */
+LB_API int lb_engine_first_moment(lb_engine* engine, float* out);
 
 #ifdef __cplusplus
 }

@@ -53,7 +53,7 @@ int main(int argc, char** argv) {
       std::string cfg = "{\"model\":\"" + dir + "\",\"loraLayers\":-1,\"compile\":" + compile + "}";
       lb_engine* e = lb_engine_new(cfg.c_str());
       if (!e) return std::printf("%s\n", lb_last_error()), 1;
-      double out[5], t0 = now();
+      double out[6], t0 = now();
       lb_engine_step(e, B, T, tok.data(), seg.data(), w.data(), 1e-4, out);
       double first = now() - t0;
       t0 = now();

@@ -56,7 +56,7 @@ static void train(lb_engine* e, int B, int T, int vocab, int steps, const char* 
   std::vector<int32_t> tok(B * (T + 1)), seg(B * T, 1);
   std::vector<float> w(B * T, 1.0f);
   for (size_t i = 0; i < tok.size(); i++) tok[i] = static_cast<int32_t>((i * 7 + 3) % vocab);
-  double out[5];
+  double out[6];
   double t0 = now();
   lb_reset_peak_memory();
   for (int s = 0; s < steps; s++) {

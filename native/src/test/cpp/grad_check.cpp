@@ -1,5 +1,7 @@
-// Developer tool: LoRA gradient vs central finite differences per parameter group on a tiny model
-// written by engine_smoke (usage: grad_check <tiny model dir> [scale]).
+// Developer tool: the training step's LoRA gradient vs central finite differences per parameter group
+// on a tiny model written by engine_smoke (usage: grad_check <tiny model dir> [scale] [segmented]).
+// Both sides go through lb_engine_step at learning rate 0 (parameters unchanged): the loss is the step's
+// Σ w·CE / N and, with adamBeta1 = 0, AdamW's first moment is the step's gradient.
 #include <cmath>
 #include <cstdio>
 #include <random>
@@ -9,7 +11,7 @@
 #include "lorabeam_engine.h"
 
 int main(int argc, char** argv) {
-  std::string cfg = std::string("{\"model\":\"") + argv[1] + "\",\"loraLayers\":-1,\"loraRank\":4}";
+  std::string cfg = std::string("{\"model\":\"") + argv[1] + "\",\"loraLayers\":-1,\"loraRank\":4,\"adamBeta1\":0,\"weightDecay\":0}";
   double scale = argc > 2 ? std::atof(argv[2]) : 0.05;
   lb_engine* e = lb_engine_new(cfg.c_str());
   if (!e) return std::printf("%s\n", lb_last_error()), 1;
@@ -28,16 +30,19 @@ int main(int argc, char** argv) {
     seg[i] = i < 7 ? 1 : i < 13 ? 2 : 0;
     w[i] = seg[i] == 0 || i == 6 ? 0.0f : 1.0f;
   }
+  auto step_loss = [&] {
+    double out[6];
+    lb_engine_step(e, B, T, tok.data(), seg.data(), w.data(), 0.0, out);
+    return out[1];
+  };
   std::vector<float> g(n);
-  double loss;
-  if (lb_engine_lora_grad(e, B, T, tok.data(), seg.data(), w.data(), g.data(), &loss)) return 1;
+  step_loss();
+  if (lb_engine_first_moment(e, g.data())) return std::printf("%s\n", lb_last_error()), 1;
   auto at = [&](int64_t i, float delta) {
     std::vector<float> th = theta;
     th[i] += delta;
     lb_engine_lora_set(e, th.data());
-    double out[3];
-    lb_engine_eval_loss(e, B, T, tok.data(), seg.data(), w.data(), out);
-    return out[0];
+    return step_loss();
   };
   double gn = 0;
   for (float x : g) gn += double(x) * x;
@@ -46,9 +51,7 @@ int main(int argc, char** argv) {
     std::vector<float> th(n);
     for (int64_t i = 0; i < n; i++) th[i] = theta[i] + eps * g[i] / gn;
     lb_engine_lora_set(e, th.data());
-    double out[3];
-    lb_engine_eval_loss(e, B, T, tok.data(), seg.data(), w.data(), out);
-    return out[0];
+    return step_loss();
   };
   for (double eps : {4e-2, 2e-2, 1e-2, 5e-3, 2e-3}) {
     std::printf("direction g: eps %g analytic %.6f central %.6f\n", eps, gn, (along(eps) - along(-eps)) / (2 * eps));

@@ -12,7 +12,8 @@ inputs and outputs, one mx.eval per step.
 batches.json: {"batches": [{"tokens": [[...]] (B, T+1) int, "weights": [[...]] (B, T) float}, ...]};
 step k trains on batches[k % len]. Weights that are 0/1 over one contiguous range of targets per row
 are mlx-lm's (offset, length) mask, and then mlx-lm's own default_loss is used; any other weights use
-the same cross-entropy as sum(w * CE) / sum(w).
+the same cross-entropy as sum(w * CE) / N, N = number of targets with w > 0 (lorabeam's step loss;
+identical to default_loss for 0/1 weights).
 
 Prints one JSON object: initial/final loss on batches[0], per-step losses and gradient norms.
 """
@@ -112,11 +113,11 @@ def mlx_lm_lengths(weights: np.ndarray):
 
 
 def weighted_loss(model, tokens, weights):
-    """sum(w * CE) / sum(w) over targets tokens[:, 1:], with mlx-lm's logits and cross_entropy."""
+    """sum(w * CE) / N over targets tokens[:, 1:], N = #(w > 0), with mlx-lm's logits and cross_entropy."""
     logits = model(tokens[:, :-1])
     ce = nn.losses.cross_entropy(logits, tokens[:, 1:]) * weights
-    wsum = weights.sum()
-    return ce.astype(mx.float32).sum() / wsum, wsum
+    ntoks = (weights > 0).astype(mx.float32).sum()
+    return ce.astype(mx.float32).sum() / ntoks, ntoks
 
 
 def loss_inputs(batch):

@@ -83,8 +83,10 @@ Batch::Batch(int rows_, int seq_len_, const int32_t* tok, const int32_t* seg, co
     }
   }
   double sum = 0;
+  int64_t trained = 0;
   for (int64_t i = 0; i < n; i++) {
     sum += w[i];
+    trained += w[i] > 0.0f;
     if (seg[i] < 0) throw std::invalid_argument("segment id " + std::to_string(seg[i]) + " is negative");
     if (!(w[i] >= 0.0f) || std::isinf(w[i])) {
       throw std::invalid_argument("loss weight " + std::to_string(w[i]) + " at index " + std::to_string(i) +
@@ -92,6 +94,7 @@ Batch::Batch(int rows_, int seq_len_, const int32_t* tok, const int32_t* seg, co
     }
   }
   weight_sum = sum;
+  trained_tokens = trained;
   tokens = mx::array(tok, {rows, seq_len + 1}, mx::int32);  // (B, T+1)
   segments = mx::array(seg, {rows, seq_len}, mx::int32);    // (B, T)
   weights = mx::array(w, {rows, seq_len}, mx::float32);     // (B, T)
@@ -109,8 +112,10 @@ Engine::Engine(const EngineConfig& config) : config_(config) {
   }
   mx::eval(m_);
   mx::eval(v_);
-  auto graph = [this](const std::vector<mx::array>& in) { return step_graph(in); };
-  step_fn_ = config.compile ? mx::compile(graph) : Fn(graph);
+  Fn micro = [this](const std::vector<mx::array>& in) { return micro_graph(in); };
+  Fn apply = [this](const std::vector<mx::array>& in) { return apply_graph(in); };
+  micro_fn_ = config.compile ? mx::compile(micro) : micro;
+  apply_fn_ = config.compile ? mx::compile(apply) : apply;
 }
 
 // [Σ w·CE, Σ w, #(w > 0)] of one (micro-)batch as a function of the LoRA parameters.
@@ -130,15 +135,17 @@ std::vector<mx::array> Engine::loss_terms(const std::vector<mx::array>& params, 
 }
 
 void Batch::require_trained_tokens() const {
-  if (weight_sum <= 0) throw std::invalid_argument("batch has no trained tokens: every loss weight is 0");
+  if (trained_tokens <= 0) throw std::invalid_argument("batch has no trained tokens: every loss weight is 0");
 }
 
+// Plain CE over the trained targets: weights count as 0/1 here, so validation losses compare across
+// runs and data whatever the distrust weighting.
 LossOut Engine::eval_loss(const Batch& batch) {
   batch.require_trained_tokens();
-  std::vector<mx::array> t = loss_terms(lora_.params, batch.tokens, batch.segments, batch.weights, std::nullopt, false);
+  mx::array trained = mx::astype(mx::greater(batch.weights, mx::array(0.0f)), mx::float32);  // (B, T) 0/1
+  std::vector<mx::array> t = loss_terms(lora_.params, batch.tokens, batch.segments, trained, std::nullopt, false);
   mx::eval(t);
-  double wsum = t[1].item<float>();
-  return {t[0].item<float>() / wsum, wsum, static_cast<int64_t>(t[2].item<float>())};
+  return {t[0].item<float>() / static_cast<double>(batch.trained_tokens), batch.weight_sum, batch.trained_tokens};
 }
 
 std::vector<float> Engine::token_losses(const Batch& batch) {
@@ -151,23 +158,6 @@ std::vector<float> Engine::token_losses(const Batch& batch) {
   ce = mx::where(mx::greater(batch.weights, mx::array(0.0f)), ce, mx::array(0.0f));
   mx::eval(ce);
   return std::vector<float>(ce.data<float>(), ce.data<float>() + ce.size());
-}
-
-std::vector<float> Engine::lora_gradient(const Batch& batch, double* loss) {
-  batch.require_trained_tokens();
-  size_t P = lora_.params.size();
-  auto fn = [&](const std::vector<mx::array>& ps) {
-    std::vector<mx::array> t = loss_terms(ps, batch.tokens, batch.segments, batch.weights, std::nullopt, false);
-    return std::vector<mx::array>{mx::divide(t[0], t[1])};
-  };
-  std::vector<int> argnums(P);
-  for (size_t i = 0; i < P; i++) argnums[i] = static_cast<int>(i);
-  auto [value, grads] = mx::value_and_grad(fn, argnums)(lora_.params);
-  for (auto& g : grads) g = mx::reshape(g, {-1});
-  mx::array flat = mx::concatenate(grads, 0);  // (Σ sizes,)
-  mx::eval(value[0], flat);
-  *loss = value[0].item<float>();
-  return std::vector<float>(flat.data<float>(), flat.data<float>() + flat.size());
 }
 
 std::vector<float> Engine::lora_values() const {

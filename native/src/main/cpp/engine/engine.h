@@ -32,17 +32,20 @@ EngineConfig parse_engine_config(const std::string& json_text);
 struct Batch {
   int rows, seq_len;
   mx::array tokens, segments, weights;
-  double weight_sum = 0;  // Σw, computed on the host while validating
+  double weight_sum = 0;       // Σw, computed on the host while validating
+  int64_t trained_tokens = 0;  // N = #(w > 0), the loss's denominator
   Batch(int rows, int seq_len, const int32_t* tokens, const int32_t* segments, const float* weights, int vocab);
-  void require_trained_tokens() const;  // Σw > 0, else a clear error
+  void require_trained_tokens() const;  // N > 0, else a clear error
 };
 
+// loss = Σ w·CE / N of the whole optimizer step (before the update); peak = MLX peak bytes of the step.
 struct StepOut {
   int64_t step;
   double loss, weight_sum, grad_norm;
-  int64_t trained_tokens;
+  int64_t trained_tokens, peak_memory;
 };
 
+// loss = plain CE averaged over the N trained targets (weights only say which targets count).
 struct LossOut {
   double loss, weight_sum;
   int64_t trained_tokens;
@@ -51,14 +54,14 @@ struct LossOut {
 class Engine {
  public:
   explicit Engine(const EngineConfig& config);
-  Engine(const Engine&) = delete;  // the compiled step captures this
+  Engine(const Engine&) = delete;  // the compiled functions capture this
   Engine& operator=(const Engine&) = delete;
 
   StepOut step(const Batch& batch, double learning_rate);
   LossOut eval_loss(const Batch& batch);
   std::vector<float> token_losses(const Batch& batch);
-  // Test hook: ∂(Σw·CE/Σw)/∂(LoRA params), flattened in params order.
-  std::vector<float> lora_gradient(const Batch& batch, double* loss);
+  // AdamW's first moment, flattened in params order; with beta1 = 0 it is the last step's applied gradient.
+  std::vector<float> first_moment() const;
   std::vector<float> lora_values() const;
   void set_lora_values(const std::vector<float>& values);
 
@@ -78,14 +81,15 @@ class Engine {
   std::vector<mx::array> loss_terms(const std::vector<mx::array>& params, const mx::array& tokens,
                                     const mx::array& segments, const mx::array& weights,
                                     std::optional<mx::array> key, bool training) const;
-  std::vector<mx::array> step_graph(const std::vector<mx::array>& inputs) const;
+  std::vector<mx::array> micro_graph(const std::vector<mx::array>& inputs) const;
+  std::vector<mx::array> apply_graph(const std::vector<mx::array>& inputs) const;
 
   EngineConfig config_;
   Model model_;
   Lora lora_;
   std::vector<mx::array> m_, v_;
   int64_t step_ = 0;
-  Fn step_fn_;
+  Fn micro_fn_, apply_fn_;  // compiled (or plain) micro-batch gradient and optimizer update
 };
 
 }  // namespace lorabeam

@@ -69,8 +69,8 @@ int lb_engine_step(lb_engine* e, int rows, int seq_len, const int32_t* t, const 
                    double lr, double* out) {
   return guarded([&] {
     lorabeam::StepOut r = get(e).step(batch(e, rows, seq_len, t, s, w), lr);
-    double values[5] = {static_cast<double>(r.step), r.loss, r.weight_sum, static_cast<double>(r.trained_tokens),
-                        r.grad_norm};
+    double values[6] = {static_cast<double>(r.step), r.loss, r.weight_sum, static_cast<double>(r.trained_tokens),
+                        r.grad_norm, static_cast<double>(r.peak_memory)};
     std::memcpy(out, values, sizeof(values));
   });
 }
@@ -141,11 +141,11 @@ int lb_engine_lora_set(lb_engine* e, const float* values) {
   });
 }
 
-int lb_engine_lora_grad(lb_engine* e, int rows, int seq_len, const int32_t* t, const int32_t* s, const float* w,
-                        float* out, double* loss) {
+int lb_engine_first_moment(lb_engine* e, float* out) {
   return guarded([&] {
-    std::vector<float> g = get(e).lora_gradient(batch(e, rows, seq_len, t, s, w), loss);
-    std::memcpy(out, g.data(), g.size() * sizeof(float));
+    if (!out) throw std::invalid_argument("first moment output buffer is null");
+    std::vector<float> m = get(e).first_moment();
+    std::memcpy(out, m.data(), m.size() * sizeof(float));
   });
 }
 

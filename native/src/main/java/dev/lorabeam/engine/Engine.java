@@ -50,16 +50,20 @@ public final class Engine implements AutoCloseable {
         (int) v[3], (int) v[4], (int) v[5], v[6], v[7], EngineNative.lb_engine_quantization(handle));
   }
 
-  /** One AdamW step on {@code batch} (rows = microBatch × gradAccumulation) at this learning rate. */
+  /**
+   * One AdamW step on {@code batch} (rows = microBatch × gradAccumulation) at this learning rate,
+   * minimising Σ w·CE / N (N = targets with w > 0 in the whole batch). The micro-batches are
+   * evaluated one after the other inside this one native call, so peak memory is one micro-batch's.
+   */
   public synchronized StepResult step(Batch batch, double learningRate) {
     stage(batch);
-    double[] out = new double[5];
+    double[] out = new double[6];
     check(EngineNative.lb_engine_step(live(), batch.rows(), batch.seqLen(), tokens, segments, weights,
         learningRate, out), "step");
-    return new StepResult((long) out[0], out[1], out[2], (long) out[3], out[4]);
+    return new StepResult((long) out[0], out[1], out[2], (long) out[3], out[4], (long) out[5]);
   }
 
-  /** Loss of {@code batch} under the current adapters, without gradients. */
+  /** Plain cross-entropy of {@code batch} over its targets with weight > 0, without gradients. */
   public synchronized LossResult evalLoss(Batch batch) {
     stage(batch);
     double[] out = new double[3];
@@ -137,14 +141,15 @@ public final class Engine implements AutoCloseable {
     check(EngineNative.lb_engine_lora_set(handle, values), "setLoraValues");
   }
 
-  /** ∂(Σw·CE/Σw)/∂(LoRA), flattened; element 0 of {@code loss} receives the loss. */
-  synchronized float[] loraGradient(Batch batch, double[] loss) {
-    stage(batch);
-    int n = (int) EngineNative.lb_engine_lora_size(live());
-    FloatBuffer out = directFloats(n);
-    check(EngineNative.lb_engine_lora_grad(handle, batch.rows(), batch.seqLen(), tokens, segments, weights, out,
-        loss), "loraGradient");
-    float[] result = new float[n];
+  /**
+   * AdamW's first moment m, flattened like {@link #loraValues}. With {@code adamBeta1 = 0} it is
+   * exactly the gradient the last {@link #step} applied (normalised by N, clipped), computed by the
+   * compiled training step itself: tests and diagnostics read the production gradient here.
+   */
+  public synchronized float[] firstMoment() {
+    FloatBuffer out = directFloats((int) EngineNative.lb_engine_lora_size(live()));
+    check(EngineNative.lb_engine_first_moment(handle, out), "firstMoment");
+    float[] result = new float[out.capacity()];
     out.get(0, result);
     return result;
   }

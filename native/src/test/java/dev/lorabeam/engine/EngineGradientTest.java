@@ -12,7 +12,12 @@ import org.junit.ClassRule;
 import org.junit.Test;
 import org.junit.rules.TemporaryFolder;
 
-/** The loss and its LoRA gradient are right: finite differences, packing, loss weights. */
+/**
+ * The training step's loss and LoRA gradient are right: finite differences, packing, absolute loss
+ * weights. Every gradient here comes out of the compiled training step itself: with adamBeta1 = 0
+ * AdamW's first moment after a step is exactly the gradient that step applied, and a step at
+ * learning rate 0 leaves the adapters where they are, so its loss is the loss at those adapters.
+ */
 public class EngineGradientTest {
   @ClassRule public static final TemporaryFolder TMP = new TemporaryFolder();
   private static Engine engine;
@@ -20,8 +25,13 @@ public class EngineGradientTest {
   @BeforeClass
   public static void open() throws Exception {
     Path model = TinyModels.llama(TMP.newFolder("tiny").toPath(), 1);
-    engine = Engine.open(TinyModels.config(model));
+    engine = Engine.open(gradientProbe(model));
     TinyModels.randomizeLora(engine, 11, 0.02);
+  }
+
+  /** AdamW with beta1 = 0 and no weight decay: m = the step's gradient; lr = 0 changes nothing. */
+  static EngineConfig gradientProbe(Path model) {
+    return TinyModels.config(model).withAdam(0.0, 0.999, 1e-8, 0.0, false);
   }
 
   @AfterClass
@@ -29,12 +39,18 @@ public class EngineGradientTest {
     engine.close();
   }
 
+  /** The gradient the compiled step computes at the current adapters (they stay unchanged). */
+  static float[] stepGradient(Engine e, Batch batch) {
+    e.step(batch, 0.0);
+    return e.firstMoment();
+  }
+
   @Test
-  public void loraGradientMatchesCentralFiniteDifferencesWithin1e3() {
+  public void stepGradientMatchesFiniteDifferencesOfTheStepLossWithin1e3() {
     Batch batch = twoDocumentBatch(new Random(3));
-    double[] loss = new double[1];
-    float[] g = engine.loraGradient(batch, loss);
     float[] theta = engine.loraValues();
+    float[] g = stepGradient(engine, batch);
+    assertArrayEquals("a step at lr 0 leaves the adapters unchanged", theta, engine.loraValues(), 0f);
     double gNorm = norm(g);
     Random random = new Random(5);
     double worst = 0;
@@ -54,8 +70,8 @@ public class EngineGradientTest {
       double numeric = (-lossAt(theta, d, 2 * eps, batch) + 8 * lossAt(theta, d, eps, batch)
           - 8 * lossAt(theta, d, -eps, batch) + lossAt(theta, d, -2 * eps, batch)) / (12 * eps);
       double rel = Math.abs(numeric - analytic) / Math.abs(analytic);
-      System.out.printf("finite differences: direction %d analytic %.6f numeric %.6f rel err %.2e%n", trial,
-          analytic, numeric, rel);
+      System.out.printf("finite differences through the step: direction %d analytic %.6f numeric %.6f rel err %.2e%n",
+          trial, analytic, numeric, rel);
       worst = Math.max(worst, rel);
     }
     engine.setLoraValues(theta);
@@ -93,59 +109,102 @@ public class EngineGradientTest {
     }
   }
 
+  /**
+   * g(batch) = Σ_r N_r g_r / N: each row's own step gradient g_r (normalised by its own N_r)
+   * weighted by its trained-target count, over the batch's N. Under the old Σw normalisation the
+   * weights 0.25..2.25 of different rows would mix differently and this fails by ~1e-2.
+   */
   @Test
-  public void weightedGradientIsTheWeightedMeanOfPerExampleGradients() {
+  public void weightedGradientIsTheSumOfPerRowWeightedGradientsOverTrainedTokens() {
     Random random = new Random(9);
     int rows = 3;
     int seqLen = 16;
     Batch base = TinyModels.randomBatch(random, rows, seqLen);
     float[] weights = new float[rows * seqLen];
     for (int i = 0; i < weights.length; i++) {
-      weights[i] = i % 5 == 0 ? 0f : 0.25f + 2 * random.nextFloat();
+      weights[i] = i % 5 == 0 ? 0f : (0.25f + 2 * random.nextFloat()) * (1 + i / seqLen);
     }
-    double[] loss = new double[1];
-    float[] combined = engine.loraGradient(new Batch(rows, seqLen, base.tokens(), base.segments(), weights), loss);
+    float[] combined = stepGradient(engine, new Batch(rows, seqLen, base.tokens(), base.segments(), weights));
     double[] expected = new double[combined.length];
-    double totalWeight = 0;
+    long totalTrained = 0;
     for (int r = 0; r < rows; r++) {
       int[] t = java.util.Arrays.copyOfRange(base.tokens(), r * (seqLen + 1), (r + 1) * (seqLen + 1));
       float[] w = java.util.Arrays.copyOfRange(weights, r * seqLen, (r + 1) * seqLen);
       int[] s = new int[seqLen];
       java.util.Arrays.fill(s, 1);
-      double wr = 0;
+      long trained = 0;
       for (float x : w) {
-        wr += x;
+        trained += x > 0 ? 1 : 0;
       }
-      float[] gr = engine.loraGradient(new Batch(1, seqLen, t, s, w), loss);
+      float[] gr = stepGradient(engine, new Batch(1, seqLen, t, s, w));
       for (int i = 0; i < gr.length; i++) {
-        expected[i] += wr * gr[i];
+        expected[i] += trained * gr[i];
       }
-      totalWeight += wr;
+      totalTrained += trained;
     }
     double maxDiff = 0;
     for (int i = 0; i < combined.length; i++) {
-      maxDiff = Math.max(maxDiff, Math.abs(combined[i] - expected[i] / totalWeight));
+      maxDiff = Math.max(maxDiff, Math.abs(combined[i] - expected[i] / totalTrained));
     }
-    System.out.printf("loss weights: max |g(w) - sum(w_i g_i)/sum(w_i)| = %.3e (max |g| %.3e)%n", maxDiff,
+    System.out.printf("loss weights: max |g(w) - sum(N_r g_r)/N| = %.3e (max |g| %.3e)%n", maxDiff,
         maxAbs(combined));
     assertTrue("max diff " + maxDiff, maxDiff <= 1e-5);
   }
 
+  /** Tripling every weight triples the loss and the gradient: weights are absolute, not relative. */
   @Test
-  public void zeroWeightTargetsDoNotChangeTheLoss() {
-    Batch full = TinyModels.randomBatch(new Random(10), 1, 12);
-    float[] w = full.weights().clone();
-    w[3] = 0f;
-    LossResult masked = engine.evalLoss(new Batch(1, 12, full.tokens(), full.segments(), w));
-    float[] ce = engine.tokenLosses(full);
-    double sum = 0;
-    for (int i = 0; i < ce.length; i++) {
-      sum += i == 3 ? 0 : ce[i];
+  public void tripledWeightsGiveThreeTimesTheLossAndTheGradient() {
+    Batch batch = twoDocumentBatch(new Random(12));
+    float[] tripled = batch.weights().clone();
+    for (int i = 0; i < tripled.length; i++) {
+      tripled[i] *= 3;
     }
-    assertEquals(11, masked.trainedTokens());
-    assertEquals(11.0, masked.weightSum(), 0);
-    assertEquals(sum / 11, masked.loss(), 1e-5);
-    assertArrayEquals(new float[0], new float[0], 0f);
+    StepResult once = engine.step(batch, 0.0);
+    float[] g1 = engine.firstMoment();
+    StepResult thrice = engine.step(new Batch(batch.rows(), batch.seqLen(), batch.tokens(), batch.segments(),
+        tripled), 0.0);
+    float[] g3 = engine.firstMoment();
+    double maxDiff = 0;
+    for (int i = 0; i < g1.length; i++) {
+      maxDiff = Math.max(maxDiff, Math.abs(g3[i] - 3 * g1[i]));
+    }
+    System.out.printf("absolute weights: loss %.6f -> %.6f, max |g(3w) - 3 g(w)| = %.3e (max |g| %.3e)%n",
+        once.loss(), thrice.loss(), maxDiff, maxAbs(g1));
+    assertEquals(once.trainedTokens(), thrice.trainedTokens());
+    assertEquals(3 * once.loss(), thrice.loss(), 1e-5 * thrice.loss());
+    assertTrue("max diff " + maxDiff, maxDiff <= 1e-5 * 3 * maxAbs(g1));
+  }
+
+  /** The step loss is Σ w·CE / N; evalLoss is the plain CE mean over the same N targets. */
+  @Test
+  public void stepLossIsWeightedSumOverTrainedTokensAndEvalLossIsPlainCrossEntropy() {
+    Batch ones = TinyModels.randomBatch(new Random(10), 2, 12);
+    float[] w = new float[ones.weights().length];
+    for (int i = 0; i < w.length; i++) {
+      w[i] = i % 4 == 3 ? 0f : 0.5f + (i % 3);
+    }
+    Batch batch = new Batch(2, 12, ones.tokens(), ones.segments(), w);
+    float[] ce = engine.tokenLosses(batch);
+    double weighted = 0;
+    double plain = 0;
+    double weightSum = 0;
+    long n = 0;
+    for (int i = 0; i < ce.length; i++) {
+      weighted += w[i] * ce[i];
+      plain += w[i] > 0 ? ce[i] : 0;
+      weightSum += w[i];
+      n += w[i] > 0 ? 1 : 0;
+    }
+    StepResult step = engine.step(batch, 0.0);
+    LossResult eval = engine.evalLoss(batch);
+    System.out.printf("losses: step %.6f (Σw·CE/N %.6f), eval %.6f (plain CE %.6f), N %d, Σw %.1f%n", step.loss(),
+        weighted / n, eval.loss(), plain / n, n, weightSum);
+    assertEquals(18, n);
+    assertEquals(n, step.trainedTokens());
+    assertEquals(n, eval.trainedTokens());
+    assertEquals(weightSum, eval.weightSum(), 1e-4);
+    assertEquals(weighted / n, step.loss(), 1e-5);
+    assertEquals(plain / n, eval.loss(), 1e-5);
   }
 
   private static double lossAt(float[] theta, double[] d, double eps, Batch batch) {
@@ -154,7 +213,7 @@ public class EngineGradientTest {
       shifted[i] = (float) (theta[i] + eps * d[i]);
     }
     engine.setLoraValues(shifted);
-    return engine.evalLoss(batch).loss();
+    return engine.step(batch, 0.0).loss();
   }
 
   /** Two rows: one packed with two documents and a masked tail, one single document. */

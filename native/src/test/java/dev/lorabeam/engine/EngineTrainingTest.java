@@ -105,25 +105,68 @@ public class EngineTrainingTest {
     }
   }
 
+  /**
+   * k = 4 micro-batches of 2 rows give the same losses and adapters as one batch of 8 rows over 5
+   * AdamW steps, with weights so uneven (whole zero rows, weights 0.1..5) that per-micro-batch
+   * normalisation would differ by ~1e-1: the step divides by the whole step's N.
+   */
   @Test
-  public void gradientAccumulationOverTwoMicroBatchesEqualsOneFullBatch() {
-    Batch batch = TinyModels.randomBatch(new Random(4), 4, 16);
-    float[] full;
-    float[] accumulated;
-    double lossFull;
-    double lossAccumulated;
-    try (Engine engine = Engine.open(TinyModels.config(model))) {
-      lossFull = engine.step(batch, 1e-2).loss();
-      full = engine.loraValues();
+  public void accumulatingFourMicroBatchesWithUnevenWeightsEqualsOneBigBatchOverFiveSteps() {
+    Random random = new Random(4);
+    List<Batch> batches = new ArrayList<>();
+    for (int i = 0; i < 5; i++) {
+      batches.add(unevenlyWeighted(random, TinyModels.countingBatch(random, 8, 16)));
     }
-    try (Engine engine = Engine.open(TinyModels.config(model).withGradAccumulation(2))) {
-      lossAccumulated = engine.step(batch, 1e-2).loss();
-      accumulated = engine.loraValues();
+    float[][] adapters = new float[2][];
+    double[][] losses = new double[2][5];
+    for (int run = 0; run < 2; run++) {
+      try (Engine engine = Engine.open(TinyModels.config(model).withGradAccumulation(run == 0 ? 1 : 4))) {
+        TinyModels.randomizeLora(engine, 3, 0.02);
+        for (int i = 0; i < batches.size(); i++) {
+          losses[run][i] = engine.step(batches.get(i), 1e-3).loss();
+        }
+        adapters[run] = engine.loraValues();
+      }
     }
-    float diff = TinyModels.maxAbsDiff(full, accumulated);
-    System.out.printf("accumulation: loss %.7f vs %.7f, max adapter diff %.3e%n", lossFull, lossAccumulated, diff);
-    assertEquals(lossFull, lossAccumulated, 1e-5);
+    float diff = TinyModels.maxAbsDiff(adapters[0], adapters[1]);
+    System.out.printf("accumulation: losses %s vs %s, max adapter diff after 5 steps %.3e%n",
+        java.util.Arrays.toString(losses[0]), java.util.Arrays.toString(losses[1]), diff);
+    for (int i = 0; i < 5; i++) {
+      assertEquals("loss at step " + (i + 1), losses[0][i], losses[1][i], 1e-5);
+    }
     assertTrue("max adapter diff " + diff, diff <= 1e-5);
+  }
+
+  /** Rows 0..7: row 1 all zero, row 6 mostly zero, the rest weights 0.1..5 (a micro-batch = 2 rows). */
+  private static Batch unevenlyWeighted(Random random, Batch b) {
+    float[] w = new float[b.weights().length];
+    for (int i = 0; i < w.length; i++) {
+      int row = i / b.seqLen();
+      boolean dropped = row == 1 || (row == 6 && i % b.seqLen() > 2) || random.nextInt(6) == 0;
+      w[i] = dropped ? 0f : 0.1f + 4.9f * random.nextFloat() * (row % 2 == 0 ? 1 : 0.2f);
+    }
+    return new Batch(b.rows(), b.seqLen(), b.tokens(), b.segments(), w);
+  }
+
+  /** Accumulation keeps one micro-batch's activations alive, not k of them. */
+  @Test
+  public void peakMemoryAtFourMicroBatchesIsWithinTenPercentOfOne() {
+    Random random = new Random(8);
+    Batch micro = TinyModels.countingBatch(random, 2, 256);
+    Batch four = TinyModels.countingBatch(random, 8, 256);
+    long[] peaks = new long[2];
+    for (int run = 0; run < 2; run++) {
+      try (Engine engine = Engine.open(TinyModels.config(model).withGradAccumulation(run == 0 ? 1 : 4))) {
+        Batch batch = run == 0 ? micro : four;
+        engine.step(batch, 1e-3);  // traces and compiles
+        Mlx.clearCache();
+        peaks[run] = engine.step(batch, 1e-3).peakMemoryBytes();
+      }
+    }
+    System.out.printf("accumulation memory: peak %.2f MB at k=1 (2 rows), %.2f MB at k=4 (4 x 2 rows), ratio %.3f%n",
+        peaks[0] / 1e6, peaks[1] / 1e6, (double) peaks[1] / peaks[0]);
+    assertTrue("peak at k=1 is reported", peaks[0] > 0);
+    assertTrue("peak at k=4 " + peaks[1] + " <= 1.1 x peak at k=1 " + peaks[0], peaks[1] <= 1.1 * peaks[0]);
   }
 
   @Test
@@ -163,14 +206,40 @@ public class EngineTrainingTest {
     assertTrue("peak with checkpointing " + peaks[1] + " < without " + peaks[0], peaks[1] < peaks[0]);
   }
 
+  /**
+   * With beta1 = 0, beta2 = 1, eps = 1 and no decay AdamW is plain SGD (update = lr·g), so the
+   * applied update shows the clipping: |Δθ| = lr·maxGradNorm when clipped, lr·|g| when not.
+   */
   @Test
-  public void clippingBoundsTheUpdateAndReportsTheUnclippedNorm() {
+  public void clippingScalesTheAppliedUpdateToMaxGradNormAndReportsTheUnclippedNorm() {
     Batch batch = TinyModels.randomBatch(new Random(6), 2, 16);
-    try (Engine engine = Engine.open(TinyModels.config(model).withMaxGradNorm(1e-3))) {
-      StepResult r = engine.step(batch, 1e-3);
-      assertTrue("reported norm is before clipping: " + r.gradNorm(), r.gradNorm() > 1e-3);
-      assertEquals(32, r.trainedTokens());
-      assertEquals(32.0, r.weightSum(), 0);
+    double lr = 1e-2;
+    double[] delta = new double[2];
+    double[] reported = new double[2];
+    for (int run = 0; run < 2; run++) {
+      EngineConfig sgd = TinyModels.config(model).withAdam(0.0, 1.0, 1.0, 0.0, false)
+          .withMaxGradNorm(run == 0 ? 0.0 : 1e-3);
+      try (Engine engine = Engine.open(sgd)) {
+        TinyModels.randomizeLora(engine, 5, 0.02);
+        float[] before = engine.loraValues();
+        StepResult r = engine.step(batch, lr);
+        float[] after = engine.loraValues();
+        double sq = 0;
+        for (int i = 0; i < before.length; i++) {
+          sq += Math.pow((double) after[i] - before[i], 2);
+        }
+        delta[run] = Math.sqrt(sq);
+        reported[run] = r.gradNorm();
+        assertEquals(32, r.trainedTokens());
+        assertEquals(32.0, r.weightSum(), 0);
+      }
     }
+    System.out.printf("clipping: |Δθ| %.4e unclipped (lr·|g| = %.4e), %.4e clipped to 1e-3 (lr·1e-3 = %.1e)%n",
+        delta[0], lr * reported[0], delta[1], lr * 1e-3);
+    assertEquals("the same gradient norm is reported with and without clipping", reported[0], reported[1],
+        1e-6 * reported[0]);
+    assertTrue("the gradient is larger than the clip: " + reported[0], reported[0] > 1e-2);
+    assertEquals("unclipped update", lr * reported[0], delta[0], 1e-3 * lr * reported[0]);
+    assertEquals("clipped update", lr * 1e-3, delta[1], 1e-2 * lr * 1e-3);
   }
 }

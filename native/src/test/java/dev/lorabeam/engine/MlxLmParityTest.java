@@ -28,7 +28,9 @@ import org.junit.rules.TemporaryFolder;
  * and same initial adapters (mlx-lm writes them, the engine reads them; the engine writes its
  * trained adapters, mlx-lm reads them) give the same loss within 1e-4 relative, and 10 AdamW steps
  * with the same hyper-parameters give the same adapters within 1e-3 relative (max |Δ| / max |ref|
- * per tensor). Under CI=true a venv without mlx-lm fails the test; elsewhere it skips.
+ * per tensor). The same holds when the engine packs several documents into a row (segments,
+ * block-diagonal attention) and mlx-lm runs them one per row. Under CI=true a venv without mlx-lm
+ * fails the test; elsewhere it skips.
  */
 public class MlxLmParityTest {
   @ClassRule public static final TemporaryFolder TMP = new TemporaryFolder();
@@ -95,7 +97,9 @@ public class MlxLmParityTest {
     assertEquals("weighted", ref.get("loss_fn").asText());
     try (Engine engine = Engine.open(config(tinyModel, false))) {
       engine.loadAdapters(dir.resolve("init"));
-      assertLossMatches("fractional weights", ref.get("initial"), engine.evalLoss(batch));
+      StepResult s = engine.step(batch, 0.0);  // lr 0: the step's Σ w·CE / N at the initial adapters
+      assertLossMatches("fractional weights (step loss)", ref.get("initial"), s.loss(), s.weightSum(),
+          s.trainedTokens());
     }
   }
 
@@ -111,6 +115,39 @@ public class MlxLmParityTest {
     }
   }
 
+  /**
+   * Four documents packed two to a row (segments 1 and 2, one padding slot) take the same 10 steps
+   * as mlx-lm running them one document per row: same losses, gradient norms and adapters.
+   */
+  @Test
+  public void packedDocumentsInOneStepMatchMlxLmRunningOneDocumentPerRow() throws IOException {
+    Path dir = TMP.newFolder("packed").toPath();
+    int[] lengths = {9, 8, 11, 5};  // tokens per document: rows of 9 + 8 = 17 and 11 + 5 = 16 tokens
+    Batch perRow = documentsBatch(new Random(7), lengths, 0);
+    assertStepsMatchMlxLm(dir, List.of(perRow), List.of(packTwoPerRow(perRow, lengths)), false);
+  }
+
+  /** Rows 2r and 2r+1 of {@code perRow} (documents of {@code lengths}) packed into row r. */
+  private static Batch packTwoPerRow(Batch perRow, int[] lengths) {
+    int rows = lengths.length / 2;
+    int[] tokens = new int[rows * (SEQ_LEN + 1)];
+    int[] segments = new int[rows * SEQ_LEN];
+    float[] weights = new float[rows * SEQ_LEN];
+    for (int r = 0; r < rows; r++) {
+      int at = 0;
+      for (int d = 0; d < 2; d++) {
+        int doc = 2 * r + d;
+        System.arraycopy(perRow.tokens(), doc * (SEQ_LEN + 1), tokens, r * (SEQ_LEN + 1) + at, lengths[doc]);
+        for (int j = 0; j < lengths[doc] && at + j < SEQ_LEN; j++) {
+          segments[r * SEQ_LEN + at + j] = d + 1;
+          weights[r * SEQ_LEN + at + j] = j < lengths[doc] - 1 ? 1f : 0f;  // the last input predicts the next doc
+        }
+        at += lengths[doc];
+      }
+    }
+    return new Batch(rows, SEQ_LEN, tokens, segments, weights);
+  }
+
   private void assertParityAfterSteps(boolean biasCorrection) throws IOException {
     Path dir = TMP.newFolder("steps-bc-" + biasCorrection).toPath();
     Random random = new Random(biasCorrection ? 2 : 1);
@@ -118,7 +155,13 @@ public class MlxLmParityTest {
     List<Batch> batches = List.of(
         documentsBatch(random, new int[] {SEQ_LEN + 1, 11}, 3),
         documentsBatch(random, new int[] {SEQ_LEN + 1, SEQ_LEN + 1}, 0));
-    JsonNode ref = reference(tinyModel, dir, batches, true, STEPS, biasCorrection,
+    assertStepsMatchMlxLm(dir, batches, batches, biasCorrection);
+  }
+
+  /** mlx-lm steps on {@code refBatches}, the engine on {@code batches} (the same targets, maybe packed). */
+  private void assertStepsMatchMlxLm(Path dir, List<Batch> refBatches, List<Batch> batches, boolean biasCorrection)
+      throws IOException {
+    JsonNode ref = reference(tinyModel, dir, refBatches, true, STEPS, biasCorrection,
         List.of("--out-adapters", dir.resolve("mlx-lm").toString()));
     assertEquals("mlx_lm.tuner.trainer.default_loss", ref.get("loss_fn").asText());
 
@@ -160,12 +203,16 @@ public class MlxLmParityTest {
   }
 
   private static void assertLossMatches(String what, JsonNode ref, LossResult ours) {
-    double rel = relative(ours.loss(), ref.get("loss").asDouble());
+    assertLossMatches(what, ref, ours.loss(), ours.weightSum(), ours.trainedTokens());
+  }
+
+  private static void assertLossMatches(String what, JsonNode ref, double loss, double weightSum, long trained) {
+    double rel = relative(loss, ref.get("loss").asDouble());
     System.out.printf("%s loss: %.8f, mlx-lm %.8f, relative difference %.3e%n",
-        what, ours.loss(), ref.get("loss").asDouble(), rel);
-    assertEquals(what + ": weight sum", ref.get("weight_sum").asDouble(), ours.weightSum(), 1e-4);
-    assertEquals(what + ": trained tokens", ref.get("trained_tokens").asLong(), ours.trainedTokens());
-    assertTrue(what + ": loss " + ours.loss() + " differs from mlx-lm's " + ref.get("loss").asDouble()
+        what, loss, ref.get("loss").asDouble(), rel);
+    assertEquals(what + ": weight sum", ref.get("weight_sum").asDouble(), weightSum, 1e-4);
+    assertEquals(what + ": trained tokens", ref.get("trained_tokens").asLong(), trained);
+    assertTrue(what + ": loss " + loss + " differs from mlx-lm's " + ref.get("loss").asDouble()
         + " by " + rel + " relative (tolerance " + LOSS_TOLERANCE + ")", rel <= LOSS_TOLERANCE);
   }
 

@@ -79,6 +79,32 @@ public class ModelVariantsTest {
     assertTrue("loss fell: " + first[0] + " -> " + first[19], first[19] < first[0]);
   }
 
+  /** Dropout really drops: at the same adapters (lr 0) the training loss moves with every step's mask. */
+  @Test
+  public void dropoutChangesTheTrainingLossAndNothingWithoutIt() throws Exception {
+    Path dir = TinyModels.llama(TMP.newFolder("dropout-effect").toPath(), 6);
+    Batch batch = TinyModels.countingBatch(new Random(4), 2, 32);
+    double[][] losses = new double[2][3];
+    for (int run = 0; run < 2; run++) {
+      try (Engine engine = Engine.open(TinyModels.config(dir).withLora(4, 20.0, run == 0 ? 0.0 : 0.5, -1, null))) {
+        TinyModels.randomizeLora(engine, 2, 0.05);  // B != 0, so the LoRA path (where dropout acts) matters
+        for (int i = 0; i < 3; i++) {
+          losses[run][i] = engine.step(batch, 0.0).loss();
+        }
+        assertEquals("evaluation never drops", engine.evalLoss(batch).loss(), losses[0][0], 1e-5);
+      }
+    }
+    System.out.printf("dropout: losses at fixed adapters without %s, with 0.5 %s%n",
+        java.util.Arrays.toString(losses[0]), java.util.Arrays.toString(losses[1]));
+    assertEquals("no dropout: the same loss every step", losses[0][0], losses[0][2], 0);
+    for (int i = 0; i < 3; i++) {
+      assertTrue("dropout moves the loss at step " + (i + 1) + ": " + losses[1][i] + " vs " + losses[0][i],
+          Math.abs(losses[1][i] - losses[0][i]) > 1e-3 * losses[0][i]);
+    }
+    assertTrue("a new mask each step: " + losses[1][0] + " vs " + losses[1][1],
+        Math.abs(losses[1][0] - losses[1][1]) > 1e-4 * losses[1][0]);
+  }
+
   private static void assertTrains(EngineConfig config, String architecture) {
     Batch batch = TinyModels.countingBatch(new Random(4), 2, 24);
     try (Engine engine = Engine.open(config)) {

@@ -81,7 +81,5 @@ public final class EngineNative {
 
   public static native int lb_engine_lora_set(lb_engine engine, @Const float[] values);
 
-  public static native int lb_engine_lora_grad(lb_engine engine, int rows, int seqLen,
-      @Cast("const int32_t*") IntBuffer tokens, @Cast("const int32_t*") IntBuffer segments,
-      @Const FloatBuffer weights, FloatBuffer out, double[] loss);
+  public static native int lb_engine_first_moment(lb_engine engine, FloatBuffer out);
 }

@@ -19,8 +19,9 @@ import java.util.TreeMap;
 
 /**
  * Writes {@link StepMetrics} as JSON lines with the keys users' scripts read: {@code step, loss,
- * avg_loss, lr, elapsed_secs, memory_gb, timestamp} (the old tool's), plus {@code tokens_per_sec},
- * {@code val_loss} (only on steps that evaluated), {@code ce}, {@code distrust} and {@code total}.
+ * avg_loss, lr, elapsed_secs, memory_gb, timestamp} (the old tool's; {@code memory_gb} is the step's MLX
+ * peak), plus {@code tokens_per_sec}, {@code rss_gb} (process resident memory), {@code val_loss} (only on
+ * steps that evaluated), {@code ce}, {@code distrust} and {@code total}.
  * Each line is flushed as it is written, so the file is readable while training runs.
  */
 public final class MetricsWriter implements AutoCloseable {
@@ -99,6 +100,7 @@ public final class MetricsWriter implements AutoCloseable {
     node.put("memory_gb", m.memoryGb());
     node.put("timestamp", m.timestamp());
     node.put("tokens_per_sec", m.tokensPerSec());
+    node.put("rss_gb", m.rssGb());
     if (m.valLoss() != null) {
       node.put("val_loss", m.valLoss());
     }
@@ -115,7 +117,7 @@ public final class MetricsWriter implements AutoCloseable {
       JsonNode val = n.get("val_loss");
       return new StepMetrics(n.get("step").asLong(), n.get("loss").asDouble(),
           n.get("avg_loss").asDouble(), n.get("lr").asDouble(), n.get("elapsed_secs").asDouble(),
-          n.get("memory_gb").asDouble(), n.get("timestamp").asText(),
+          n.get("memory_gb").asDouble(), n.path("rss_gb").asDouble(-1), n.get("timestamp").asText(),
           n.path("tokens_per_sec").asDouble(), 0, val == null || val.isNull() ? null : val.asDouble(),
           n.path("ce").asDouble(n.get("loss").asDouble()), n.path("distrust").asDouble(),
           n.path("total").asDouble(n.get("loss").asDouble()));

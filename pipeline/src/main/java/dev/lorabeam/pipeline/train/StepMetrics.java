@@ -14,7 +14,8 @@ import org.apache.beam.sdk.coders.SerializableCoder;
  * @param avgLoss running mean of {@code loss} over this run's steps
  * @param lr learning rate the step ran with
  * @param elapsedSecs seconds since the run started (including earlier runs when resumed)
- * @param memoryGb MLX peak memory, GB
+ * @param memoryGb MLX peak memory of this step, GB (MLX's peak counter is reset when the step starts)
+ * @param rssGb the process's resident set size after the step, GB (JVM + MLX + the rest; -1 unknown)
  * @param timestamp ISO-8601 instant the step finished
  * @param tokensPerSec trained tokens per second over the recent steps
  * @param trainedTokens loss-counted target tokens seen so far (mlx-lm's "Trained Tokens")
@@ -31,6 +32,7 @@ public record StepMetrics(
     double lr,
     double elapsedSecs,
     double memoryGb,
+    double rssGb,
     String timestamp,
     double tokensPerSec,
     long trainedTokens,
@@ -40,7 +42,7 @@ public record StepMetrics(
     double total)
     implements Serializable {
 
-  private static final long serialVersionUID = 1L;
+  private static final long serialVersionUID = 2L;
 
   public StepMetrics {
     if (step < 1) {
@@ -53,14 +55,14 @@ public record StepMetrics(
 
   /** Metrics of a step with no distrust term: loss = ce = total, timestamped now. */
   public static StepMetrics of(long step, double ce, double avgLoss, double lr, double elapsedSecs,
-      double memoryGb, double tokensPerSec, long trainedTokens, Double valLoss) {
-    return new StepMetrics(step, ce, avgLoss, lr, elapsedSecs, memoryGb, Instant.now().toString(),
+      double memoryGb, double rssGb, double tokensPerSec, long trainedTokens, Double valLoss) {
+    return new StepMetrics(step, ce, avgLoss, lr, elapsedSecs, memoryGb, rssGb, Instant.now().toString(),
         tokensPerSec, trainedTokens, valLoss, ce, 0, ce);
   }
 
   /** This step with a validation loss attached. */
   public StepMetrics withValLoss(Double value) {
-    return new StepMetrics(step, loss, avgLoss, lr, elapsedSecs, memoryGb, timestamp, tokensPerSec,
+    return new StepMetrics(step, loss, avgLoss, lr, elapsedSecs, memoryGb, rssGb, timestamp, tokensPerSec,
         trainedTokens, value, ce, distrust, total);
   }
 }

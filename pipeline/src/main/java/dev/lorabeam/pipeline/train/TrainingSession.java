@@ -7,6 +7,7 @@ import dev.lorabeam.engine.Mlx;
 import dev.lorabeam.engine.MlxException;
 import dev.lorabeam.engine.StepResult;
 import dev.lorabeam.pipeline.cli.UserError;
+import dev.lorabeam.pipeline.memory.ProcessMemory;
 import dev.lorabeam.transforms.PackedBlock;
 import dev.lorabeam.transforms.TrainBatch;
 import java.nio.file.Path;
@@ -146,7 +147,6 @@ final class TrainingSession implements AutoCloseable {
 
   private StepResult runStep(Batch batch, double lr, long step) {
     StepResult result;
-    Mlx.resetPeakMemory();
     long start = System.nanoTime();
     try {
       result = engine.step(batch, lr);
@@ -154,7 +154,7 @@ final class TrainingSession implements AutoCloseable {
     } catch (MlxException e) {
       throw OutOfMemory.isOutOfMemory(e) ? OutOfMemory.explain(e, config, latestCheckpoint) : e;
     }
-    long peak = Mlx.peakMemory();
+    long peak = result.peakMemoryBytes();  // the engine resets MLX's peak counter when the step starts
     if (peak > Mlx.memoryLimit()) {
       throw OutOfMemory.overLimit(peak, config, latestCheckpoint);
     }
@@ -176,12 +176,17 @@ final class TrainingSession implements AutoCloseable {
     double elapsed = (System.nanoTime() - startNanos) / 1e9;
     double tokensPerSec = (position.tokensSeen() - startTokens) / Math.max(elapsed, 1e-9);
     StepMetrics m = new StepMetrics(
-        step, total, lossSum / lossCount, lr, elapsed, Mlx.activeMemory() / 1e9, Instant.now().toString(),
+        step, total, lossSum / lossCount, lr, elapsed, r.peakMemoryBytes() / 1e9, residentGb(), Instant.now().toString(),
         tokensPerSec, r.trainedTokens(), valLoss, ce, distrustTerm, total);
     return m;
   }
 
-  /** Σ w·CE / Σ w over the first --val-batches validation batches (all with -1). */
+  private static double residentGb() {
+    long rss = ProcessMemory.residentBytes();
+    return rss < 0 ? -1 : rss / 1e9;
+  }
+
+  /** Plain CE over the trained targets of the first --val-batches validation batches (all with -1). */
   private double validate(List<PackedBlock> unordered) {
     if (validationOrder == null) {
       // The side input's order is the runner's; a canonical order makes --val-batches pick the same blocks every run.
@@ -191,15 +196,15 @@ final class TrainingSession implements AutoCloseable {
     List<PackedBlock> blocks = validationOrder;
     int rows = config.batchSize();
     int limit = config.valBatches() < 0 ? Integer.MAX_VALUE : config.valBatches();
-    double weighted = 0;
-    double weights = 0;
+    double ceSum = 0;
+    long targets = 0;
     for (int start = 0, n = 0; start < blocks.size() && n < limit; start += rows, n++) {
       List<PackedBlock> chunk = blocks.subList(start, Math.min(blocks.size(), start + rows));
       LossResult loss = engine.evalLoss(toEngineBatch(new TrainBatch(new ArrayList<>(chunk))));
-      weighted += loss.loss() * loss.weightSum();
-      weights += loss.weightSum();
+      ceSum += loss.loss() * loss.trainedTokens();
+      targets += loss.trainedTokens();
     }
-    return weights == 0 ? Double.NaN : weighted / weights;
+    return targets == 0 ? Double.NaN : ceSum / targets;
   }
 
   private void saveCheckpoint(int epoch) {

@@ -20,7 +20,7 @@ public class MetricsWriterTest {
   @Rule public TemporaryFolder folder = new TemporaryFolder();
 
   static StepMetrics metrics(long step, double loss, Double val) {
-    return new StepMetrics(step, loss + 0.5, loss + 0.6, 5e-5, step * 1.5, 3.4,
+    return new StepMetrics(step, loss + 0.5, loss + 0.6, 5e-5, step * 1.5, 3.4, 5.6,
         "2026-11-25T14:00:00Z", 412, step * 1000, val, loss, 0.5, loss + 0.5);
   }
 
@@ -35,9 +35,9 @@ public class MetricsWriterTest {
     assertEquals(2, lines.size());
     ObjectMapper json = new ObjectMapper();
     assertEquals(List.of("step", "loss", "avg_loss", "lr", "elapsed_secs", "memory_gb", "timestamp",
-        "tokens_per_sec", "ce", "distrust", "total"), keys(json.readTree(lines.get(0))));
+        "tokens_per_sec", "rss_gb", "ce", "distrust", "total"), keys(json.readTree(lines.get(0))));
     assertEquals(List.of("step", "loss", "avg_loss", "lr", "elapsed_secs", "memory_gb", "timestamp",
-        "tokens_per_sec", "val_loss", "ce", "distrust", "total"), keys(json.readTree(lines.get(1))));
+        "tokens_per_sec", "rss_gb", "val_loss", "ce", "distrust", "total"), keys(json.readTree(lines.get(1))));
     JsonNode second = json.readTree(lines.get(1));
     assertEquals(2, second.get("step").asLong());
     assertEquals(2.0, second.get("loss").asDouble(), 0);
@@ -75,6 +75,8 @@ public class MetricsWriterTest {
     assertEquals(m.loss(), back.loss(), 0);
     assertEquals(m.avgLoss(), back.avgLoss(), 0);
     assertEquals(m.valLoss(), back.valLoss());
+    assertEquals(m.memoryGb(), back.memoryGb(), 0);
+    assertEquals(m.rssGb(), back.rssGb(), 0);
     assertEquals(m.ce(), back.ce(), 0);
     assertEquals(m.distrust(), back.distrust(), 0);
     assertEquals(m.total(), back.total(), 0);

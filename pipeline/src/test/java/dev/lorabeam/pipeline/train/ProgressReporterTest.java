@@ -14,7 +14,7 @@ import org.junit.Test;
 public class ProgressReporterTest {
 
   private static StepMetrics step(long step, double loss, Double val) {
-    return new StepMetrics(step, loss, 1.32, 5e-5, 600, 3.4, null, 412, 0, val, loss, 0, loss);
+    return new StepMetrics(step, loss, 1.32, 5e-5, 600, 3.4, 5.1, null, 412, 0, val, loss, 0, loss);
   }
 
   @Test

@@ -24,7 +24,7 @@ public class StepMetricsTest {
 
   @Test
   public void ofFillsLossCeAndTotalAndAnIsoTimestamp() {
-    StepMetrics m = StepMetrics.of(7, 2.25, 2.5, 1e-5, 12.0, 1.2, 300, 4096, null);
+    StepMetrics m = StepMetrics.of(7, 2.25, 2.5, 1e-5, 12.0, 1.2, 2.5, 300, 4096, null);
     assertEquals(2.25, m.loss(), 0);
     assertEquals(2.25, m.ce(), 0);
     assertEquals(2.25, m.total(), 0);
@@ -37,7 +37,7 @@ public class StepMetricsTest {
   @Test
   public void stepsAreOneBased() {
     IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-        () -> StepMetrics.of(0, 1, 1, 1e-5, 0, 0, 0, 0, null));
+        () -> StepMetrics.of(0, 1, 1, 1e-5, 0, 0, 0, 0, 0, null));
     assertTrue(e.getMessage(), e.getMessage().contains("1-based step (got 0)"));
   }
 }
