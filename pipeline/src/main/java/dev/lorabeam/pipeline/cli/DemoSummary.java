@@ -1,6 +1,5 @@
 package dev.lorabeam.pipeline.cli;
 
-import dev.lorabeam.engine.Mlx;
 import dev.lorabeam.pipeline.train.StepMetrics;
 import java.util.List;
 import java.util.Objects;
@@ -27,7 +26,7 @@ final class DemoSummary {
     }
     s.append(String.format("train loss (mean of %d steps) %.4f → %.4f", window, firstTrain, lastTrain));
     s.append(String.format("%n%.0f s, %.1f trained tokens/s, peak MLX memory %.2f GB",
-        last.elapsedSecs(), last.tokensPerSec(), Mlx.peakMemory() / 1e9));
+        last.elapsedSecs(), last.tokensPerSec(), metrics.stream().mapToDouble(StepMetrics::memoryGb).max().orElse(0)));
     return s.toString();
   }
 

@@ -89,6 +89,11 @@ public class TrainJobTest {
     double last = (m.get(10).loss() + m.get(11).loss()) / 2;
     assertTrue("loss should fall: " + first + " -> " + last, last < first - 0.1);
     assertTrue("validation loss at the end", m.get(11).valLoss() != null);
+    for (StepMetrics step : m) {  // read back from metrics.jsonl: memory_gb = the step's MLX peak, rss_gb the process
+      assertTrue("step " + step.step() + " memory_gb " + step.memoryGb(), step.memoryGb() > 0);
+      assertTrue("step " + step.step() + " rss_gb " + step.rssGb() + " holds the JVM and MLX's peak " + step.memoryGb(),
+          step.rssGb() > step.memoryGb());
+    }
     try (Stream<Path> dirs = Files.list(out.resolve("checkpoints"))) {
       List<String> names = dirs.map(p -> p.getFileName().toString()).sorted().collect(Collectors.toList());
       assertEquals("keeps the last 2 of steps 4, 8, 12", List.of("step-000008", "step-000012"), names);
