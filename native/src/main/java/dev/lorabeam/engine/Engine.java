@@ -10,7 +10,8 @@ import java.nio.file.Path;
 
 /**
  * A loaded model with LoRA adapters and AdamW state, living in native memory. Each call is one
- * JNI crossing; a training step is evaluated exactly once inside the engine. Not thread-safe
+ * JNI crossing; inside a training step the engine evaluates each micro-batch once, then the update
+ * once. Not thread-safe
  * beyond the method-level lock; close it to give all native memory back.
  */
 public final class Engine implements AutoCloseable {
