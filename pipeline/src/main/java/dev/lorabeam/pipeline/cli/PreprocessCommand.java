@@ -1,12 +1,14 @@
 package dev.lorabeam.pipeline.cli;
 
-import dev.lorabeam.transforms.BadRowReport;
-import dev.lorabeam.transforms.BlockPacker.LongDocPolicy;
-import dev.lorabeam.transforms.PackSequences;
-import dev.lorabeam.transforms.PreprocessConfig;
-import dev.lorabeam.transforms.PreprocessJob;
-import dev.lorabeam.transforms.PreprocessSummary;
-import dev.lorabeam.transforms.ReadExamples;
+import dev.lorabeam.transforms.UserError;
+
+import dev.lorabeam.transforms.read.BadRowReport;
+import dev.lorabeam.transforms.pack.BlockPacker.LongDocPolicy;
+import dev.lorabeam.transforms.pack.PackSequences;
+import dev.lorabeam.transforms.jobs.PreprocessConfig;
+import dev.lorabeam.transforms.jobs.PreprocessJob;
+import dev.lorabeam.transforms.jobs.PreprocessSummary;
+import dev.lorabeam.transforms.read.ReadExamples;
 import dev.lorabeam.transforms.model.ModelLocator;
 import dev.lorabeam.transforms.shards.WriteShards;
 import dev.lorabeam.transforms.tokenizer.HfTokenizer;

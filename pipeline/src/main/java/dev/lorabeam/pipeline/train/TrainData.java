@@ -1,6 +1,6 @@
 package dev.lorabeam.pipeline.train;
 
-import dev.lorabeam.pipeline.cli.UserError;
+import dev.lorabeam.transforms.UserError;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;

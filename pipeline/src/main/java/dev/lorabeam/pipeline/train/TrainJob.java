@@ -1,15 +1,15 @@
 package dev.lorabeam.pipeline.train;
 
-import dev.lorabeam.pipeline.cli.UserError;
+import dev.lorabeam.transforms.UserError;
 import dev.lorabeam.pipeline.memory.MemorySetup;
-import dev.lorabeam.transforms.BadRowReport;
-import dev.lorabeam.transforms.DeadLetter;
-import dev.lorabeam.transforms.Example;
-import dev.lorabeam.transforms.PackSequences;
-import dev.lorabeam.transforms.PackedBlock;
-import dev.lorabeam.transforms.PackedBlockCoder;
-import dev.lorabeam.transforms.ReadExamples;
-import dev.lorabeam.transforms.Tokenize;
+import dev.lorabeam.transforms.read.BadRowReport;
+import dev.lorabeam.transforms.read.DeadLetter;
+import dev.lorabeam.transforms.read.Example;
+import dev.lorabeam.transforms.pack.PackSequences;
+import dev.lorabeam.transforms.pack.PackedBlock;
+import dev.lorabeam.transforms.pack.PackedBlockCoder;
+import dev.lorabeam.transforms.read.ReadExamples;
+import dev.lorabeam.transforms.render.Tokenize;
 import dev.lorabeam.transforms.model.ModelLocator;
 import dev.lorabeam.transforms.shards.ReadShards;
 import dev.lorabeam.transforms.shards.ShardManifest;

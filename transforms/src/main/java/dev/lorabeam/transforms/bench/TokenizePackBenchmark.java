@@ -1,15 +1,15 @@
 package dev.lorabeam.transforms.bench;
 
-import dev.lorabeam.transforms.BlockPacker;
-import dev.lorabeam.transforms.DataSource;
-import dev.lorabeam.transforms.DocumentRenderer;
-import dev.lorabeam.transforms.Example;
-import dev.lorabeam.transforms.ExampleParser;
-import dev.lorabeam.transforms.PreprocessConfig;
-import dev.lorabeam.transforms.PreprocessJob;
-import dev.lorabeam.transforms.PreprocessSummary;
-import dev.lorabeam.transforms.ReadExamples;
-import dev.lorabeam.transforms.TokenizedDoc;
+import dev.lorabeam.transforms.pack.BlockPacker;
+import dev.lorabeam.transforms.read.DataSource;
+import dev.lorabeam.transforms.render.DocumentRenderer;
+import dev.lorabeam.transforms.read.Example;
+import dev.lorabeam.transforms.read.ExampleParser;
+import dev.lorabeam.transforms.jobs.PreprocessConfig;
+import dev.lorabeam.transforms.jobs.PreprocessJob;
+import dev.lorabeam.transforms.jobs.PreprocessSummary;
+import dev.lorabeam.transforms.read.ReadExamples;
+import dev.lorabeam.transforms.render.TokenizedDoc;
 import dev.lorabeam.transforms.model.ModelLocator;
 import dev.lorabeam.transforms.tokenizer.TextTokenizer;
 import java.nio.file.Files;

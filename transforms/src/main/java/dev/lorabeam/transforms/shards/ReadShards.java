@@ -1,7 +1,7 @@
 package dev.lorabeam.transforms.shards;
 
-import dev.lorabeam.transforms.PackedBlock;
-import dev.lorabeam.transforms.PackedBlockCoder;
+import dev.lorabeam.transforms.pack.PackedBlock;
+import dev.lorabeam.transforms.pack.PackedBlockCoder;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;

@@ -1,8 +1,8 @@
 package dev.lorabeam.transforms.shards;
 
-import dev.lorabeam.transforms.BlockPacker;
-import dev.lorabeam.transforms.PackedBlock;
-import dev.lorabeam.transforms.PackedBlockCoder;
+import dev.lorabeam.transforms.pack.BlockPacker;
+import dev.lorabeam.transforms.pack.PackedBlock;
+import dev.lorabeam.transforms.pack.PackedBlockCoder;
 import dev.lorabeam.transforms.shards.ShardManifest.ShardInfo;
 import java.io.IOException;
 import java.io.OutputStream;

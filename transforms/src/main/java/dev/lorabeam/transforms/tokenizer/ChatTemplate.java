@@ -8,7 +8,7 @@ import com.hubspot.jinjava.LegacyOverrides;
 import com.hubspot.jinjava.interpret.RenderResult;
 import com.hubspot.jinjava.interpret.TemplateError;
 import com.hubspot.jinjava.lib.fn.ELFunctionDefinition;
-import dev.lorabeam.transforms.Example.Message;
+import dev.lorabeam.transforms.read.Example.Message;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.time.LocalDateTime;

@@ -5,10 +5,10 @@ import static org.junit.Assert.assertEquals;
 import static org.junit.Assert.assertThrows;
 import static org.junit.Assert.assertTrue;
 
-import dev.lorabeam.transforms.BlockPacker;
-import dev.lorabeam.transforms.PackedBlock;
-import dev.lorabeam.transforms.PackedBlockCoder;
-import dev.lorabeam.transforms.TokenizedDoc;
+import dev.lorabeam.transforms.pack.BlockPacker;
+import dev.lorabeam.transforms.pack.PackedBlock;
+import dev.lorabeam.transforms.pack.PackedBlockCoder;
+import dev.lorabeam.transforms.render.TokenizedDoc;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
