@@ -30,6 +30,8 @@ public record DeadLetter(String file, long line, Reason reason, String detail, S
     EMPTY_LINE,
     INVALID_UTF8,
     INVALID_JSON,
+    /** More text after the line's JSON object (a second object, or anything else). */
+    TRAILING_CONTENT,
     NOT_AN_OBJECT,
     ROW_TOO_LONG,
     UNKNOWN_FORMAT,

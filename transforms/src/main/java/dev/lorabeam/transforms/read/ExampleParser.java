@@ -1,5 +1,6 @@
 package dev.lorabeam.transforms.read;
 
+import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -7,6 +8,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.lorabeam.transforms.read.DeadLetter.Reason;
 import dev.lorabeam.transforms.read.Example.Format;
 import dev.lorabeam.transforms.read.Example.Message;
+import java.io.IOException;
 import java.io.Serializable;
 import java.nio.ByteBuffer;
 import java.nio.charset.CharacterCodingException;
@@ -74,17 +76,43 @@ public final class ExampleParser implements Serializable {
     if (text.isBlank()) {
       throw new Bad(Reason.EMPTY_LINE, "empty line; remove it (JSONL has one JSON object per line)");
     }
-    JsonNode node;
-    try {
-      node = JSON.readTree(text);
-    } catch (JsonProcessingException e) {
-      throw new Bad(Reason.INVALID_JSON, "not valid JSON: " + e.getOriginalMessage());
-    }
+    JsonNode node = readWholeLine(text);
     if (node == null || !node.isObject()) {
       throw new Bad(Reason.NOT_AN_OBJECT, "row must be a JSON object like {\"text\": ...}, got "
           + (node == null ? "nothing" : node.getNodeType().toString().toLowerCase()));
     }
     return toExample(file, line, (ObjectNode) node);
+  }
+
+  /**
+   * The line must be exactly one JSON value: whitespace may surround it, anything else after it
+   * (text, a second object) makes the row TRAILING_CONTENT with the 1-based column where the
+   * extra text starts, so nothing is silently dropped.
+   */
+  private static JsonNode readWholeLine(String text) throws Bad {
+    JsonNode node;
+    int end;
+    try (JsonParser parser = JSON.getFactory().createParser(text)) {
+      node = JSON.readTree(parser);
+      end = (int) parser.currentLocation().getCharOffset();
+    } catch (JsonProcessingException e) {
+      throw new Bad(Reason.INVALID_JSON, "not valid JSON: " + e.getOriginalMessage());
+    } catch (IOException e) {
+      throw new Bad(Reason.INVALID_JSON, "not valid JSON: " + e.getMessage());
+    }
+    for (int i = Math.max(0, end); i < text.length(); i++) {
+      char c = text.charAt(i);
+      if (c != ' ' && c != '\t' && c != '\r' && c != '\n') {
+        throw new Bad(Reason.TRAILING_CONTENT, "text after the JSON value starts at column "
+            + (i + 1) + ": '" + abbreviate(text.substring(i)) + "'; a JSONL line holds exactly one "
+            + "object, put a second object on its own line and remove anything else");
+      }
+    }
+    return node;
+  }
+
+  private static String abbreviate(String s) {
+    return s.length() <= 40 ? s : s.substring(0, 40) + "…";
   }
 
   private static String decodeStrict(byte[] raw) throws Bad {

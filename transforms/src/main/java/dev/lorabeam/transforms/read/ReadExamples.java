@@ -1,15 +1,19 @@
 package dev.lorabeam.transforms.read;
 
 import java.io.BufferedInputStream;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.InputStream;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.HexFormat;
 import java.nio.channels.Channels;
 import java.util.EnumMap;
 import java.util.List;
 import java.util.Map;
+import org.apache.beam.sdk.coders.SerializableCoder;
+import org.apache.beam.sdk.io.Compression;
 import org.apache.beam.sdk.io.FileIO;
 import org.apache.beam.sdk.io.fs.EmptyMatchTreatment;
+import org.apache.beam.sdk.io.fs.MatchResult;
 import org.apache.beam.sdk.metrics.Counter;
 import org.apache.beam.sdk.metrics.Metrics;
 import org.apache.beam.sdk.transforms.Create;
@@ -25,8 +29,10 @@ import org.apache.beam.sdk.values.TupleTagList;
 
 /**
  * Reads JSONL files (paths or globs) into {@link Example}s, routing every bad row to
- * {@link #DEAD_LETTERS}. Files are read whole by one worker each, because line numbers are part
- * of the contract and Beam's splittable text reading does not know them.
+ * {@link #DEAD_LETTERS}. Each file is streamed line by line by one worker (files in parallel),
+ * because line numbers are part of the contract and Beam's splittable text reading does not know
+ * them; while the lines stream past the file's SHA-256 is computed ({@link #SOURCES}), and a file
+ * that changed while being read fails the run (see {@link SourceChange}).
  *
  * <p>Metrics (namespace {@link #METRICS_NAMESPACE}): {@code rows_ok} and {@code bad.REASON}
  * per {@link DeadLetter.Reason}; {@link BadRowReport} reads them back after the run.
@@ -35,6 +41,8 @@ public final class ReadExamples extends PTransform<PBegin, PCollectionTuple> {
 
   public static final TupleTag<Example> EXAMPLES = new TupleTag<>() {};
   public static final TupleTag<DeadLetter> DEAD_LETTERS = new TupleTag<>() {};
+  /** One {@link SourceFile} (path, bytes, streamed SHA-256, lines) per file read. */
+  public static final TupleTag<SourceFile> SOURCES = new TupleTag<>() {};
   public static final String METRICS_NAMESPACE = "lorabeam.read";
   public static final String ROWS_OK = "rows_ok";
   public static final int DEFAULT_MAX_ROW_BYTES = 1 << 20;
@@ -77,12 +85,13 @@ public final class ReadExamples extends PTransform<PBegin, PCollectionTuple> {
         .apply("MatchFiles", FileIO.matchAll().withEmptyMatchTreatment(EmptyMatchTreatment.DISALLOW))
         .apply("OpenFiles", FileIO.readMatches())
         .apply("ParseRows", ParDo.of(new ParseFileFn(new ExampleParser(maxRowBytes), maxRowBytes))
-            .withOutputTags(EXAMPLES, TupleTagList.of(DEAD_LETTERS)));
+            .withOutputTags(EXAMPLES, TupleTagList.of(DEAD_LETTERS).and(SOURCES)));
     // A file is read by one worker; spread its rows so tokenizing runs on every core. A bounded
     // number of buckets keeps bundles large enough that per-bundle costs stay small.
     PCollection<Example> spread = parsed.get(EXAMPLES)
         .apply("SpreadRows", Reshuffle.<Example>viaRandomKey().withNumBuckets(SPREAD_BUCKETS));
-    return PCollectionTuple.of(EXAMPLES, spread).and(DEAD_LETTERS, parsed.get(DEAD_LETTERS));
+    return PCollectionTuple.of(EXAMPLES, spread).and(DEAD_LETTERS, parsed.get(DEAD_LETTERS))
+        .and(SOURCES, parsed.get(SOURCES).setCoder(SerializableCoder.of(SourceFile.class)));
   }
 
   /** Splits a file on '\n' (dropping a trailing '\r') and parses each line on its own. */
@@ -103,12 +112,23 @@ public final class ReadExamples extends PTransform<PBegin, PCollectionTuple> {
     @ProcessElement
     public void process(@Element FileIO.ReadableFile file, MultiOutputReceiver out)
         throws IOException {
-      String name = file.getMetadata().resourceId().toString();
-      try (InputStream in = new BufferedInputStream(Channels.newInputStream(file.open()), 1 << 16)) {
+      MatchResult.Metadata meta = file.getMetadata();
+      String name = meta.resourceId().toString();
+      MessageDigest sha = sha256();
+      long lines = 0;
+      CountingDigestStream counted =
+          new CountingDigestStream(Channels.newInputStream(file.open()), sha);
+      try (BufferedInputStream in = new BufferedInputStream(counted, 1 << 16)) {
         LineReader reader = new LineReader(in, maxRowBytes + 1);
-        for (long line = 1; reader.next(); line++) {
-          emit(parser.parse(name, line, reader.bytes(), reader.fullLength()), out);
+        while (reader.next()) {
+          lines++;
+          emit(parser.parse(name, lines, reader.bytes(), reader.fullLength()), out);
         }
+        if (file.getCompression() == Compression.UNCOMPRESSED) {
+          SourceChange.check(meta, counted.count());
+        }
+        out.get(SOURCES).output(new SourceFile(name, counted.count(),
+            HexFormat.of().formatHex(sha.digest()), lines));
       }
     }
 
@@ -123,47 +143,11 @@ public final class ReadExamples extends PTransform<PBegin, PCollectionTuple> {
     }
   }
 
-  /**
-   * Byte-level line splitter: keeps at most {@code keep} bytes of a line (so a 2 GB line cannot
-   * exhaust memory) but still reports its full length. A final line without '\n' counts; the
-   * empty "line" after a trailing '\n' does not.
-   */
-  static final class LineReader {
-    private final InputStream in;
-    private final int keep;
-    private final ByteArrayOutputStream buf = new ByteArrayOutputStream();
-    private long length;
-
-    LineReader(InputStream in, int keep) {
-      this.in = in;
-      this.keep = keep;
-    }
-
-    boolean next() throws IOException {
-      buf.reset();
-      length = 0;
-      int b;
-      while ((b = in.read()) != -1 && b != '\n') {
-        if (length++ < keep) {
-          buf.write(b);
-        }
-      }
-      if (b == -1 && length == 0) {
-        return false;
-      }
-      if (length > 0 && length <= keep && buf.toByteArray()[(int) length - 1] == '\r') {
-        length--;
-      }
-      return true;
-    }
-
-    byte[] bytes() {
-      byte[] all = buf.toByteArray();
-      return all.length > length ? java.util.Arrays.copyOf(all, (int) length) : all;
-    }
-
-    long fullLength() {
-      return length;
+  static MessageDigest sha256() {
+    try {
+      return MessageDigest.getInstance("SHA-256");
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException(e);
     }
   }
 }
