@@ -33,9 +33,22 @@ public final class BlockPacker {
     public long split;
     public long truncated;
     public long dropped;
+    /** Chunks (or short documents) with no trained target, e.g. all prompt under mask-prompt. */
+    public long untrained;
   }
 
   private record Chunk(TokenizedDoc doc, int start, int length, long order) {}
+
+  /**
+   * Seeded hash first, then (file name, line, offset, full path): a total order on content
+   * identity, so equal hashes (two files of the same name in different directories, say) never
+   * leave the result to the order a runner delivered the documents in.
+   */
+  private static final Comparator<Chunk> BY_KEY = Comparator.comparingLong(Chunk::order)
+      .thenComparing(c -> fileName(c.doc().sourceFile()))
+      .thenComparingLong(c -> c.doc().line())
+      .thenComparingInt(Chunk::start)
+      .thenComparing(c -> c.doc().sourceFile());
 
   private final int seqLength;
   private final LongDocPolicy policy;
@@ -72,14 +85,15 @@ public final class BlockPacker {
     }
     List<List<Chunk>> blocks;
     if (fillGaps) {
-      chunks.sort(Comparator.comparingLong(Chunk::order));
+      chunks.sort(BY_KEY);
       blocks = fill(chunks, stats);
     } else {
-      chunks.sort(Comparator.comparingInt(Chunk::length).reversed()
-          .thenComparingLong(Chunk::order));
+      chunks.sort(Comparator.comparingInt(Chunk::length).reversed().thenComparing(BY_KEY));
       blocks = bestFit(chunks);
     }
-    blocks.sort(Comparator.comparingLong(b -> mix(seed ^ 0x5bd1e995L, b.get(0).order())));
+    Comparator<List<Chunk>> blockOrder = Comparator.comparingLong(
+        (List<Chunk> b) -> mix(seed ^ 0x5bd1e995L, b.get(0).order()));
+    blocks.sort(blockOrder.thenComparing(b -> b.get(0), BY_KEY));
     for (List<Chunk> b : blocks) {
       PackedBlock block = build(b);
       stats.blocks++;
@@ -99,27 +113,50 @@ public final class BlockPacker {
       stats.dropped++; // nothing to predict in a one-token document
       return;
     }
+    int first = firstTrained(doc);
+    if (first < 0) {
+      stats.untrained++; // e.g. all prompt under mask-prompt: forward and backward for nothing
+      return;
+    }
     if (len <= max) {
       chunks.add(new Chunk(doc, 0, len, order(doc, 0)));
       return;
     }
+    // The first chunk ends T targets after the first trained one and reaches back T+1 tokens,
+    // so a long prompt is cut from the left and the completion keeps its nearest context.
+    int firstEnd = Math.min(len, first + seqLength);
+    int firstStart = Math.max(0, firstEnd - max);
     switch (policy) {
       case DROP -> stats.dropped++;
       case TRUNCATE -> {
         stats.truncated++;
-        chunks.add(new Chunk(doc, 0, max, order(doc, 0)));
+        chunks.add(new Chunk(doc, firstStart, firstEnd - firstStart, order(doc, firstStart)));
       }
       case SPLIT -> {
-        if (fillGaps) { // fill() cuts it where blocks end
-          chunks.add(new Chunk(doc, 0, len, order(doc, 0)));
+        if (fillGaps) { // fill() cuts it where blocks end; at most T tokens of prompt lead in
+          int start = Math.max(0, first - seqLength);
+          chunks.add(new Chunk(doc, start, len - start, order(doc, start)));
           return;
         }
         stats.split++;
-        for (int start = 0; start < len - 1; start += seqLength) {
+        chunks.add(new Chunk(doc, firstStart, firstEnd - firstStart, order(doc, firstStart)));
+        // Later chunks re-read the previous chunk's last token: every target trained once.
+        for (int start = firstEnd - 1; start < len - 1; start += seqLength) {
           chunks.add(new Chunk(doc, start, Math.min(max, len - start), order(doc, start)));
         }
       }
     }
+  }
+
+  /** Index of the first target with a non-zero weight, or -1 when nothing is trained. */
+  private static int firstTrained(TokenizedDoc doc) {
+    float[] w = doc.weights();
+    for (int j = 1; j < w.length; j++) {
+      if (w[j] != 0) {
+        return j;
+      }
+    }
+    return -1;
   }
 
   /** Best-fit: remaining room -> blocks with that much room, smallest room that fits wins. */
@@ -222,8 +259,12 @@ public final class BlockPacker {
    * or mount point.
    */
   static int fileKey(String path) {
+    return fileName(path).hashCode();
+  }
+
+  static String fileName(String path) {
     int slash = Math.max(path.lastIndexOf('/'), path.lastIndexOf('\\'));
-    return path.substring(slash + 1).hashCode();
+    return path.substring(slash + 1);
   }
 
   /** SplitMix64-style mixing: cheap, well spread, and the same on every JVM. */

@@ -25,7 +25,9 @@ import org.apache.beam.sdk.values.PCollection;
  * worker, slightly more padding. Output is the same for a given seed, bucket count and input.
  *
  * <p>Metrics (namespace {@link #METRICS_NAMESPACE}): blocks, target_slots, trained_targets,
- * padding_slots, docs_split, docs_truncated, docs_dropped; {@link #stats} reads them back.
+ * padding_slots, docs_split, docs_truncated, docs_dropped, chunks_untrained (documents or chunks
+ * with no trained target, e.g. all prompt under mask-prompt, which are never packed);
+ * {@link #stats} reads them back.
  */
 public final class PackSequences extends PTransform<PCollection<TokenizedDoc>, PCollection<PackedBlock>> {
 
@@ -122,6 +124,7 @@ public final class PackSequences extends PTransform<PCollection<TokenizedDoc>, P
     private final Counter split = Metrics.counter(METRICS_NAMESPACE, "docs_split");
     private final Counter truncated = Metrics.counter(METRICS_NAMESPACE, "docs_truncated");
     private final Counter dropped = Metrics.counter(METRICS_NAMESPACE, "docs_dropped");
+    private final Counter untrained = Metrics.counter(METRICS_NAMESPACE, "chunks_untrained");
 
     PackFn(int seqLength, LongDocPolicy policy, long seed, int padId, boolean fillGaps) {
       this.seqLength = seqLength;
@@ -144,12 +147,13 @@ public final class PackSequences extends PTransform<PCollection<TokenizedDoc>, P
       split.inc(s.split);
       truncated.inc(s.truncated);
       dropped.inc(s.dropped);
+      untrained.inc(s.untrained);
     }
   }
 
   /** Packing counts of a finished run. */
   public record Stats(long blocks, long targetSlots, long trainedTargets, long paddingSlots,
-      long docsSplit, long docsTruncated, long docsDropped) {
+      long docsSplit, long docsTruncated, long docsDropped, long chunksUntrained) {
     /** Trained tokens / target slots: 1.0 means no padding and no masked targets. */
     public double efficiency() {
       return targetSlots == 0 ? 0 : (double) trainedTargets / targetSlots;
@@ -160,7 +164,7 @@ public final class PackSequences extends PTransform<PCollection<TokenizedDoc>, P
     return new Stats(counter(result, "blocks"), counter(result, "target_slots"),
         counter(result, "trained_targets"), counter(result, "padding_slots"),
         counter(result, "docs_split"), counter(result, "docs_truncated"),
-        counter(result, "docs_dropped"));
+        counter(result, "docs_dropped"), counter(result, "chunks_untrained"));
   }
 
   static long counter(PipelineResult result, String name) {
