@@ -53,6 +53,20 @@ public final class TokenizePackBenchmark {
           bytes / 1e6 / split.seconds(), split.tokens() / split.seconds(), split.pack().blocks(),
           100 * split.pack().efficiency());
     }
+    System.out.printf("peak heap (sum of heap pools' peaks, whole process): %.0f MB%n",
+        peakHeapBytes() / 1e6);
+  }
+
+  /** Peak used bytes of every heap memory pool since JVM start. */
+  static long peakHeapBytes() {
+    long peak = 0;
+    for (java.lang.management.MemoryPoolMXBean pool
+        : java.lang.management.ManagementFactory.getMemoryPoolMXBeans()) {
+      if (pool.getType() == java.lang.management.MemoryType.HEAP) {
+        peak += pool.getPeakUsage().getUsed();
+      }
+    }
+    return peak;
   }
 
   private static void plainJava(List<String> files, TextTokenizer tok, int t, long bytes, int r)

@@ -1,20 +1,21 @@
 package dev.lorabeam.transforms.jobs;
 
+import dev.lorabeam.transforms.BlockOptions;
+import dev.lorabeam.transforms.PrepareBlocks;
 import dev.lorabeam.transforms.pack.PackSequences;
 import dev.lorabeam.transforms.read.BadRowReport;
 import dev.lorabeam.transforms.read.DataSource;
 import dev.lorabeam.transforms.read.DeadLetter;
 import dev.lorabeam.transforms.read.DeadLetterSink;
-import dev.lorabeam.transforms.read.ReadExamples;
+import dev.lorabeam.transforms.read.SourceFile;
+import dev.lorabeam.transforms.render.DistrustWeights;
 import dev.lorabeam.transforms.render.Tokenize;
-
+import dev.lorabeam.transforms.shards.BeamFiles;
 import dev.lorabeam.transforms.shards.ShardManifest;
+import dev.lorabeam.transforms.shards.ShardSettings;
 import dev.lorabeam.transforms.shards.WriteShards;
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.nio.file.DirectoryStream;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -22,18 +23,20 @@ import org.apache.beam.sdk.Pipeline;
 import org.apache.beam.sdk.PipelineResult;
 import org.apache.beam.sdk.options.PipelineOptions;
 import org.apache.beam.sdk.options.PipelineOptionsFactory;
-import org.apache.beam.sdk.transforms.Flatten;
+import org.apache.beam.sdk.transforms.Count;
+import org.apache.beam.sdk.transforms.View;
 import org.apache.beam.sdk.values.PCollection;
-import org.apache.beam.sdk.values.PCollectionList;
 import org.apache.beam.sdk.values.PCollectionTuple;
+import org.apache.beam.sdk.values.PCollectionView;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * The {@code preprocess} job: for each split of {@code --data}, one Beam pipeline
- * ReadExamples → Tokenize → PackSequences → WriteShards, with dead letters written next to the
- * shards: training split in {@code OUTPUT/}, validation in {@code OUTPUT/valid/}. A split with too many bad rows fails the run and its
- * manifest is removed, so training cannot start from it by mistake.
+ * {@link PrepareBlocks} → WriteShards, with dead letters written next to the shards: training
+ * split in {@code OUTPUT/}, validation in {@code OUTPUT/valid/}. {@code train} on JSONL runs
+ * {@link #runSplit} too, into its blocks directory. A split with too many bad rows fails the run
+ * and its manifest is removed, so training cannot start from it by mistake.
  */
 public final class PreprocessJob {
   private static final Logger LOG = LoggerFactory.getLogger(PreprocessJob.class);
@@ -68,23 +71,47 @@ public final class PreprocessJob {
   public static PreprocessSummary run(PreprocessConfig config, PipelineOptions options) {
     Map<String, List<String>> splits = DataSource.splits(config.data());
     config.tokenizer().open();
+    BlockOptions blocks = withDistrustMean(config.blocks(), splits.get(DataSource.TRAIN));
     List<PreprocessSummary.Split> done = new ArrayList<>();
     for (Map.Entry<String, List<String>> split : splits.entrySet()) {
-      done.add(runSplit(config, options, split.getKey(), split.getValue()));
+      done.add(runSplit(split.getKey(), split.getValue(), blocks,
+          splitDir(config.output(), split.getKey()), config.numShards(),
+          config.maxBadFraction(), options));
     }
     return new PreprocessSummary(config.output(), config.tokenizer().describe(),
         config.seqLength(), done);
   }
 
-  private static PreprocessSummary.Split runSplit(PreprocessConfig config,
-      PipelineOptions options, String split, List<String> patterns) {
-    Path dir = splitDir(config.output(), split);
-    List<String> files = DataSource.matchedFiles(patterns, config.data());
+  /**
+   * The mean L_emp over the training files' valid annotated rows (streamed), which weighted
+   * distrust divides by and additive distrust reports; validation splits use the same mean.
+   */
+  public static BlockOptions withDistrustMean(BlockOptions blocks, List<String> trainPatterns) {
+    if (blocks.distrust().equals("off")) {
+      return blocks.withDistrust("off", blocks.alpha(), 0);
+    }
+    try {
+      double mean = DistrustWeights.meanEmpirical(trainPatterns, blocks.alpha(),
+          blocks.maxRowBytes());
+      return blocks.withDistrust(blocks.distrust(), blocks.alpha(), mean);
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot read " + trainPatterns + " for distrust", e);
+    }
+  }
+
+  /**
+   * Prepares one split into {@code dir}: earlier shards there are removed, then PrepareBlocks →
+   * shards + manifest + dead letters. Fails (and removes the manifest) when too many rows are bad.
+   */
+  public static PreprocessSummary.Split runSplit(String split, List<String> patterns,
+      BlockOptions blocks, String dir, int numShards, double maxBadFraction,
+      PipelineOptions options) {
+    List<String> files = DataSource.matchedFiles(patterns, String.join(",", patterns));
     clean(dir);
     LOG.info("preprocess {}: {} file(s) -> {}", split, files.size(), dir);
     long start = System.nanoTime();
     Pipeline p = Pipeline.create(options);
-    build(p, config, patterns, files, dir);
+    build(p, patterns, blocks, dir, numShards);
     long built = System.nanoTime();
     PipelineResult result = p.run();
     result.waitUntilFinish();
@@ -93,9 +120,9 @@ public final class PreprocessJob {
         String.format("%.1f", (built - start) / 1e9), String.format("%.1f", seconds));
     BadRowReport bad = BadRowReport.from(result);
     try {
-      bad.check(config.maxBadFraction(), DeadLetterSink.file(dir).toString());
+      bad.check(maxBadFraction, DeadLetterSink.file(dir));
     } catch (BadRowReport.BadInputException e) {
-      deleteQuietly(dir.resolve(ShardManifest.FILE_NAME));
+      deleteQuietly(dir, ShardManifest.FILE_NAME);
       throw e;
     }
     PackSequences.Stats pack = PackSequences.stats(result);
@@ -108,52 +135,42 @@ public final class PreprocessJob {
    * Training shards go straight into OUTPUT (so {@code train --data OUTPUT} finds manifest.json
    * there); other splits into OUTPUT/&lt;split&gt;, e.g. OUTPUT/valid.
    */
-  public static Path splitDir(Path output, String split) {
-    return split.equals(DataSource.TRAIN) ? output : output.resolve(split);
+  public static String splitDir(String output, String split) {
+    return split.equals(DataSource.TRAIN) ? output
+        : BeamFiles.dir(output).resolve(split + "/",
+            org.apache.beam.sdk.io.fs.ResolveOptions.StandardResolveOptions.RESOLVE_DIRECTORY)
+            .toString();
   }
 
   /** The pipeline of one split; public so the benchmark and tests run exactly this. */
-  public static void build(Pipeline p, PreprocessConfig config, List<String> patterns,
-      List<String> sourceFiles, Path dir) {
-    PCollectionTuple read = p.apply("ReadExamples",
-        ReadExamples.from(patterns).withMaxRowBytes(config.maxRowBytes()));
-    PCollectionTuple tokenized = read.get(ReadExamples.EXAMPLES)
-        .apply("Tokenize", Tokenize.with(config.tokenizer()).withMaskPrompt(config.maskPrompt()));
-    tokenized.get(Tokenize.DOCS)
-        .apply("Pack", PackSequences.of(config.seqLength()).withSeed(config.seed())
-            .withPolicy(config.longDocPolicy()).withBuckets(config.packBuckets())
-            .withFillGaps(config.fillGaps())
-            .withPadId(Math.max(0, config.tokenizer().eosId())))
-        .apply("WriteShards", WriteShards.to(dir, config.seqLength(),
-                config.tokenizer().fingerprint(), config.tokenizer().describe())
-            .withSourceFiles(sourceFiles).withNumShards(config.numShards()));
-    PCollection<DeadLetter> dead = PCollectionList.of(read.get(ReadExamples.DEAD_LETTERS))
-        .and(tokenized.get(Tokenize.DEAD_LETTERS))
-        .apply("AllDeadLetters", Flatten.pCollections());
+  public static void build(Pipeline p, List<String> patterns, BlockOptions blocks, String dir,
+      int numShards) {
+    PCollectionTuple prepared = p.apply("PrepareBlocks", PrepareBlocks.from(patterns, blocks));
+    PCollection<DeadLetter> dead = prepared.get(PrepareBlocks.DEAD_LETTERS);
+    PCollectionView<Long> deadCount =
+        dead.apply("CountDeadLetters", Count.globally()).apply("DeadCount", View.asSingleton());
+    PCollectionView<List<SourceFile>> sources =
+        prepared.get(PrepareBlocks.SOURCES).apply("SourceList", View.asList());
+    prepared.get(PrepareBlocks.BLOCKS).apply("WriteShards",
+        WriteShards.to(dir, ShardSettings.of(blocks), numShards, sources, deadCount));
     dead.apply("WriteDeadLetters", DeadLetterSink.to(dir));
   }
 
   /** Removes what an earlier run left, so the directory only holds this run's shards. */
-  private static void clean(Path dir) {
-    if (!Files.isDirectory(dir)) {
-      return;
-    }
-    try (DirectoryStream<Path> old = Files.newDirectoryStream(dir,
-        "{shard-*.safetensors," + ShardManifest.FILE_NAME + "," + ShardManifest.DEAD_LETTERS_FILE
-            + "}")) {
-      for (Path f : old) {
-        Files.delete(f);
-      }
+  private static void clean(String dir) {
+    try {
+      BeamFiles.deleteMatching(dir, "shard-*.safetensors", ".shard-*.tmp",
+          ShardManifest.FILE_NAME, ShardManifest.DEAD_LETTERS_FILE);
     } catch (IOException e) {
       throw new UncheckedIOException("cannot clear old shards in " + dir, e);
     }
   }
 
-  private static void deleteQuietly(Path file) {
+  private static void deleteQuietly(String dir, String name) {
     try {
-      Files.deleteIfExists(file);
+      BeamFiles.deleteMatching(dir, name);
     } catch (IOException e) {
-      LOG.warn("could not remove {}: {}", file, e.toString());
+      LOG.warn("could not remove {} in {}: {}", name, dir, e.toString());
     }
   }
 }

@@ -3,11 +3,10 @@ package dev.lorabeam.transforms.jobs;
 import dev.lorabeam.transforms.pack.PackSequences;
 import dev.lorabeam.transforms.read.BadRowReport;
 
-import java.nio.file.Path;
 import java.util.List;
 
 /** What {@link PreprocessJob} did, per split, with the numbers users and benchmarks want. */
-public record PreprocessSummary(Path output, String tokenizer, int seqLength, List<Split> splits) {
+public record PreprocessSummary(String output, String tokenizer, int seqLength, List<Split> splits) {
 
   public PreprocessSummary {
     splits = List.copyOf(splits);
@@ -18,7 +17,7 @@ public record PreprocessSummary(Path output, String tokenizer, int seqLength, Li
    * @param tokens tokens of all documents before packing
    * @param seconds time the pipeline ran, without building it
    */
-  public record Split(String name, Path dir, List<String> files, long bytesIn, BadRowReport rows,
+  public record Split(String name, String dir, List<String> files, long bytesIn, BadRowReport rows,
       long tokens, PackSequences.Stats pack, double seconds) {
 
     public String describe() {

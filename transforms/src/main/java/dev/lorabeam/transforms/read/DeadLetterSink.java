@@ -1,5 +1,6 @@
 package dev.lorabeam.transforms.read;
 
+import dev.lorabeam.transforms.shards.BeamFiles;
 import dev.lorabeam.transforms.shards.ShardManifest;
 import java.nio.file.Path;
 import org.apache.beam.sdk.io.TextIO;
@@ -25,9 +26,18 @@ public final class DeadLetterSink extends PTransform<PCollection<DeadLetter>, PD
     return new DeadLetterSink(dir.toAbsolutePath().toString());
   }
 
+  /** @param dir a local path or any URI a Beam filesystem module handles */
+  public static DeadLetterSink to(String dir) {
+    return new DeadLetterSink(dir);
+  }
+
   /** Where the file lands. */
   public static Path file(Path dir) {
     return dir.resolve(ShardManifest.DEAD_LETTERS_FILE);
+  }
+
+  public static String file(String dir) {
+    return BeamFiles.file(dir, ShardManifest.DEAD_LETTERS_FILE).toString();
   }
 
   @Override
@@ -36,7 +46,7 @@ public final class DeadLetterSink extends PTransform<PCollection<DeadLetter>, PD
     return deadLetters
         .apply("ToJson", MapElements.into(TypeDescriptors.strings()).via(DeadLetter::toJson))
         .apply("WriteJsonl", TextIO.write()
-            .to(Path.of(dir, name.substring(0, name.length() - ".jsonl".length())).toString())
+            .to(BeamFiles.file(dir, name.substring(0, name.length() - ".jsonl".length())).toString())
             .withSuffix(".jsonl")
             .withoutSharding());
   }

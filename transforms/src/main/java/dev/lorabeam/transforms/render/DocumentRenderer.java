@@ -5,8 +5,10 @@ import dev.lorabeam.transforms.read.Example;
 import dev.lorabeam.transforms.read.Example.Message;
 import dev.lorabeam.transforms.tokenizer.ChatTemplate;
 import dev.lorabeam.transforms.tokenizer.TextTokenizer;
+import java.time.LocalDate;
 import java.util.Arrays;
 import java.util.List;
+import org.checkerframework.checker.nullness.qual.Nullable;
 
 /**
  * Turns one {@link Example} into token ids and per-token loss weights, the way mlx-lm does:
@@ -24,8 +26,16 @@ public final class DocumentRenderer {
   private final boolean maskPrompt;
   private final int bos;
   private final int eos;
+  private final @Nullable LocalDate templateDate;
 
   public DocumentRenderer(TextTokenizer tokenizer, boolean maskPrompt) {
+    this(tokenizer, maskPrompt, null);
+  }
+
+  /** @param templateDate what the chat template's {@code strftime_now} sees; null = today */
+  public DocumentRenderer(TextTokenizer tokenizer, boolean maskPrompt,
+      @Nullable LocalDate templateDate) {
+    this.templateDate = templateDate;
     this.tokenizer = tokenizer;
     this.maskPrompt = maskPrompt;
     String t = tokenizer.chatTemplate();
@@ -56,11 +66,12 @@ public final class DocumentRenderer {
       throw new ChatTemplate.TemplateException(tokenizer.describe() + " has no chat template, so "
           + "chat rows cannot be rendered; use a chat/instruct model or {\"text\"} rows");
     }
-    int[] ids = dropDoubleBos(tokenizer.encode(template.render(messages, tools, false), false));
+    int[] ids = dropDoubleBos(tokenizer.encode(template.render(messages, tools, false, templateDate), false));
     int promptLength = 0;
     if (maskPrompt) {
       int lastAssistant = lastAssistant(messages);
-      String prompt = template.render(messages.subList(0, lastAssistant), tools, true);
+      String prompt = template.render(messages.subList(0, lastAssistant), tools, true,
+          templateDate);
       promptLength = commonPrefix(dropDoubleBos(tokenizer.encode(prompt, false)), ids);
     }
     return doc(e, ids, promptLength);

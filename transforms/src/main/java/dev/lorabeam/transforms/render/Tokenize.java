@@ -32,32 +32,40 @@ public final class Tokenize extends PTransform<PCollection<Example>, PCollection
   private final TextTokenizer tokenizer;
   private final boolean maskPrompt;
   private final @Nullable SerializableFunction<Example, Double> exampleWeight;
+  private final @Nullable String templateDate;
 
   private Tokenize(TextTokenizer tokenizer, boolean maskPrompt,
-      @Nullable SerializableFunction<Example, Double> exampleWeight) {
+      @Nullable SerializableFunction<Example, Double> exampleWeight,
+      @Nullable String templateDate) {
     this.tokenizer = tokenizer;
     this.maskPrompt = maskPrompt;
     this.exampleWeight = exampleWeight;
+    this.templateDate = templateDate;
   }
 
   public static Tokenize with(TextTokenizer tokenizer) {
-    return new Tokenize(tokenizer, false, null);
+    return new Tokenize(tokenizer, false, null, null);
   }
 
   /** Weight 0 on prompt tokens: chat = all but the final assistant turn; completions = prompt. */
   public Tokenize withMaskPrompt(boolean maskPrompt) {
-    return new Tokenize(tokenizer, maskPrompt, exampleWeight);
+    return new Tokenize(tokenizer, maskPrompt, exampleWeight, templateDate);
   }
 
   /** Multiplies each example's token weights by {@code weight.apply(example)} (must be >= 0). */
   public Tokenize withExampleWeight(SerializableFunction<Example, Double> weight) {
-    return new Tokenize(tokenizer, maskPrompt, weight);
+    return new Tokenize(tokenizer, maskPrompt, weight, templateDate);
+  }
+
+  /** Pins what {@code strftime_now} renders (ISO yyyy-MM-dd), so tomorrow tokenizes the same. */
+  public Tokenize withTemplateDate(String isoDate) {
+    return new Tokenize(tokenizer, maskPrompt, exampleWeight, isoDate);
   }
 
   @Override
   public PCollectionTuple expand(PCollection<Example> input) {
     return input.apply("RenderAndEncode",
-        ParDo.of(new TokenizeFn(tokenizer, maskPrompt, exampleWeight))
+        ParDo.of(new TokenizeFn(tokenizer, maskPrompt, exampleWeight, templateDate))
             .withOutputTags(DOCS, TupleTagList.of(DEAD_LETTERS)));
   }
 
@@ -68,10 +76,13 @@ public final class Tokenize extends PTransform<PCollection<Example>, PCollection
     private final Counter docs = Metrics.counter(METRICS_NAMESPACE, "docs");
     private final Counter tokens = Metrics.counter(METRICS_NAMESPACE, "tokens");
     private final Counter rejected = Metrics.counter(METRICS_NAMESPACE, "template_errors");
+    private final @Nullable String templateDate;
     private transient DocumentRenderer renderer;
 
     TokenizeFn(TextTokenizer tokenizer, boolean maskPrompt,
-        @Nullable SerializableFunction<Example, Double> exampleWeight) {
+        @Nullable SerializableFunction<Example, Double> exampleWeight,
+        @Nullable String templateDate) {
+      this.templateDate = templateDate;
       this.tokenizer = tokenizer;
       this.maskPrompt = maskPrompt;
       this.exampleWeight = exampleWeight;
@@ -80,7 +91,8 @@ public final class Tokenize extends PTransform<PCollection<Example>, PCollection
     @Setup
     public void setup() {
       tokenizer.open();
-      renderer = new DocumentRenderer(tokenizer, maskPrompt);
+      renderer = new DocumentRenderer(tokenizer, maskPrompt,
+          templateDate == null ? null : java.time.LocalDate.parse(templateDate));
     }
 
     @ProcessElement

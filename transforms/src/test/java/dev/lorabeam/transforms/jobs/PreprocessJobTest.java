@@ -87,10 +87,10 @@ public class PreprocessJobTest {
     PreprocessJob.run(PreprocessConfig.of(TestFiles.data("chat/train.jsonl").toString(), tok, out)
         .withSeqLength(64).withMaskPrompt(true));
     Path dir = out;
-    IllegalArgumentException t = assertThrows(ReadShards.ShardMismatchException.class,
+    ReadShards.ShardMismatchException t = assertThrows(ReadShards.ShardMismatchException.class,
         () -> ReadShards.checkedManifest(dir, tok.fingerprint(), 128));
     assertTrue(t.getMessage(), t.getMessage().contains("--train-seq-length 64"));
-    IllegalArgumentException f = assertThrows(ReadShards.ShardMismatchException.class,
+    ReadShards.ShardMismatchException f = assertThrows(ReadShards.ShardMismatchException.class,
         () -> ReadShards.checkedManifest(dir, "0".repeat(64), 64));
     assertTrue(f.getMessage(), f.getMessage().contains("Re-run lorabeam preprocess with this --model"));
     assertEquals(64, ReadShards.checkedManifest(dir, tok.fingerprint(), 64).seqLength());
