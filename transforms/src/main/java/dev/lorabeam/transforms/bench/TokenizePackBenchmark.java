@@ -34,13 +34,15 @@ public final class TokenizePackBenchmark {
     String model = args.length > 1 ? args[1] : ModelLocator.DEMO_ALIAS;
     int t = args.length > 2 ? Integer.parseInt(args[2]) : 512;
     int rounds = args.length > 3 ? Integer.parseInt(args[3]) : 3;
+    // "beam-only" skips the plain-Java floor, so the peak heap printed is the pipeline's alone.
+    boolean beamOnly = args.length > 4 && args[4].equals("beam-only");
     TextTokenizer tok = ModelLocator.fromEnvironment().resolve(model).tokenizer();
     tok.open();
     List<String> files = DataSource.matchedFiles(List.of(data), data);
     long bytes = DataSource.totalBytes(files);
     System.out.printf("input %s: %.2f MB, tokenizer %s, T=%d, %d cores%n", data, bytes / 1e6,
         tok.describe(), t, Runtime.getRuntime().availableProcessors());
-    for (int r = 1; r <= rounds; r++) {
+    for (int r = 1; r <= rounds && !beamOnly; r++) {
       plainJava(files, tok, t, bytes, r);
     }
     Path out = Files.createTempDirectory("lorabeam-bench");

@@ -198,4 +198,18 @@ public class ShardsTest {
     }
     assertEquals(new ShardManifest.BlockAddress(1, 0), m.locate(m.shards().get(0).blocks()));
   }
+
+  @Test
+  public void blockIOfTheSetReadsByRandomAccessAsInSequence() throws Exception {
+    Path dir = written("random");
+    ShardManifest m = ShardManifest.read(dir);
+    List<PackedBlock> sequential = readAll(dir);
+    for (long i = m.blocks() - 1; i >= 0; i -= 3) {
+      ShardManifest.BlockAddress a = m.locate(i);
+      try (ShardReader r = ShardReader.open(dir.toString(), m.shards().get(a.shard()).file(), T)) {
+        assertEquals(m.shards().get(a.shard()).blocks(), r.blocks());
+        assertEquals("block " + i, sequential.get((int) i), r.block(a.block()));
+      }
+    }
+  }
 }
