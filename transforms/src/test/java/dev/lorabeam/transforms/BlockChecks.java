@@ -1,5 +1,8 @@
 package dev.lorabeam.transforms;
 
+import dev.lorabeam.transforms.pack.PackedBlock;
+import dev.lorabeam.transforms.render.TokenizedDoc;
+
 import static org.junit.Assert.assertEquals;
 import static org.junit.Assert.assertTrue;
 
@@ -13,10 +16,10 @@ import java.util.Random;
  * Test documents whose token ids say where they come from (doc d, offset j has id
  * d * 10_000 + j + 1), and a checker that proves blocks line up with them exactly.
  */
-final class BlockChecks {
+public final class BlockChecks {
   private BlockChecks() {}
 
-  static TokenizedDoc doc(int d, int length, Random rnd) {
+  public static TokenizedDoc doc(int d, int length, Random rnd) {
     int[] tokens = new int[length];
     float[] weights = new float[length];
     for (int j = 0; j < length; j++) {
@@ -26,7 +29,7 @@ final class BlockChecks {
     return new TokenizedDoc(tokens, weights, "docs.jsonl", d + 1);
   }
 
-  static List<TokenizedDoc> docs(int n, int maxLength, long seed) {
+  public static List<TokenizedDoc> docs(int n, int maxLength, long seed) {
     Random rnd = new Random(seed);
     List<TokenizedDoc> out = new ArrayList<>();
     for (int d = 0; d < n; d++) {
@@ -41,7 +44,7 @@ final class BlockChecks {
    * token of the same doc, else 0; padding has segment 0 and weight 0; and every weighted target
    * of every doc is trained exactly once across all blocks (token conservation).
    */
-  static void verify(List<TokenizedDoc> docs, Iterable<PackedBlock> blocks, int t) {
+  public static void verify(List<TokenizedDoc> docs, Iterable<PackedBlock> blocks, int t) {
     Map<Long, Integer> trained = new HashMap<>();
     for (PackedBlock b : blocks) {
       assertEquals(t + 1, b.tokens().length);
@@ -89,7 +92,7 @@ final class BlockChecks {
     }
   }
 
-  static long totalWeightedTargets(List<TokenizedDoc> docs) {
+  public static long totalWeightedTargets(List<TokenizedDoc> docs) {
     return docs.stream().mapToLong(TokenizedDoc::trainedTargets).sum();
   }
 

@@ -4,10 +4,10 @@ import dev.lorabeam.transforms.tokenizer.TextTokenizer;
 import java.util.OptionalInt;
 
 /** The demo tokenizer with a template that calls raise_exception on non-alternating roles. */
-final class StrictTemplateTokenizer implements TextTokenizer {
+public final class StrictTemplateTokenizer implements TextTokenizer {
   private final TextTokenizer inner;
 
-  StrictTemplateTokenizer(TextTokenizer inner) {
+  public StrictTemplateTokenizer(TextTokenizer inner) {
     this.inner = inner;
   }
 

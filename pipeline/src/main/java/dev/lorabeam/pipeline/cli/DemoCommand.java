@@ -1,5 +1,7 @@
 package dev.lorabeam.pipeline.cli;
 
+import dev.lorabeam.transforms.UserError;
+
 import dev.lorabeam.pipeline.train.MetricsWriter;
 import dev.lorabeam.pipeline.train.StepMetrics;
 import dev.lorabeam.pipeline.train.TrainConfig;

@@ -1,10 +1,12 @@
 package dev.lorabeam.pipeline.cli;
 
+import dev.lorabeam.transforms.UserError;
+
 import dev.lorabeam.engine.Engine;
 import dev.lorabeam.engine.EngineConfig;
 import dev.lorabeam.pipeline.train.AdapterSettings;
 import dev.lorabeam.pipeline.train.TrainJob;
-import dev.lorabeam.transforms.Example.Message;
+import dev.lorabeam.transforms.read.Example.Message;
 import dev.lorabeam.transforms.model.ModelLocator.ResolvedModel;
 import dev.lorabeam.transforms.tokenizer.ChatTemplate;
 import dev.lorabeam.transforms.tokenizer.TextTokenizer;

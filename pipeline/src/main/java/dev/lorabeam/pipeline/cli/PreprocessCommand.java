@@ -1,12 +1,15 @@
 package dev.lorabeam.pipeline.cli;
 
-import dev.lorabeam.transforms.BadRowReport;
-import dev.lorabeam.transforms.BlockPacker.LongDocPolicy;
-import dev.lorabeam.transforms.PackSequences;
-import dev.lorabeam.transforms.PreprocessConfig;
-import dev.lorabeam.transforms.PreprocessJob;
-import dev.lorabeam.transforms.PreprocessSummary;
-import dev.lorabeam.transforms.ReadExamples;
+import dev.lorabeam.transforms.UserError;
+
+import dev.lorabeam.transforms.BlockOptions;
+import dev.lorabeam.transforms.read.BadRowReport;
+import dev.lorabeam.transforms.pack.BlockPacker.LongDocPolicy;
+import dev.lorabeam.transforms.pack.PackSequences;
+import dev.lorabeam.transforms.jobs.PreprocessConfig;
+import dev.lorabeam.transforms.jobs.PreprocessJob;
+import dev.lorabeam.transforms.jobs.PreprocessSummary;
+import dev.lorabeam.transforms.read.ReadExamples;
 import dev.lorabeam.transforms.model.ModelLocator;
 import dev.lorabeam.transforms.shards.WriteShards;
 import dev.lorabeam.transforms.tokenizer.HfTokenizer;
@@ -87,6 +90,20 @@ public final class PreprocessCommand implements Callable<Integer> {
       description = "Shard files per split. Default: ${DEFAULT-VALUE}.")
   int numShards;
 
+  @Option(names = "--distrust", paramLabel = "MODE", defaultValue = "off",
+      description = "Empirical distrust recorded in the shards: off, additive or weighted "
+          + "(token weights × L_emp / mean L_emp). Default: ${DEFAULT-VALUE}.")
+  String distrust;
+
+  @Option(names = "--alpha", paramLabel = "A", defaultValue = "" + BlockOptions.DEFAULT_ALPHA,
+      description = "Distrust α. Default: ${DEFAULT-VALUE}.")
+  double alpha;
+
+  @Option(names = "--template-date", paramLabel = "YYYY-MM-DD",
+      description = "The date chat templates' strftime_now renders, pinned in the manifest "
+          + "(default: today, UTC).")
+  String templateDate;
+
   /** Beam options such as --runner=DirectRunner pass through. */
   @Unmatched List<String> beamArgs = new ArrayList<>();
 
@@ -99,6 +116,8 @@ public final class PreprocessCommand implements Callable<Integer> {
         .withSeqLength(trainSeqLength).withMaskPrompt(maskPrompt).withSeed(seed)
         .withLongDocPolicy(policy()).withMaxBadFraction(maxBadFraction)
         .withMaxRowBytes(maxRowBytes).withNumShards(numShards).withFillGaps(fillGaps);
+    config = config.withBlocks(config.blocks().withDistrust(distrust, alpha, 0)
+        .withTemplateDate(templateDate == null ? BlockOptions.today() : templateDate));
     PipelineOptions options = PreprocessJob.defaultOptions(beamArgs.toArray(String[]::new));
     PreprocessSummary summary;
     try {

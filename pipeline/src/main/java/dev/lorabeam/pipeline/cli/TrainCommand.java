@@ -1,5 +1,7 @@
 package dev.lorabeam.pipeline.cli;
 
+import dev.lorabeam.transforms.UserError;
+
 import dev.lorabeam.pipeline.train.TrainConfig;
 import dev.lorabeam.pipeline.train.TrainConfigBuilder;
 import dev.lorabeam.pipeline.train.TrainJob;

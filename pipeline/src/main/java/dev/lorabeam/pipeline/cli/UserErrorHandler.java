@@ -1,5 +1,7 @@
 package dev.lorabeam.pipeline.cli;
 
+import dev.lorabeam.transforms.UserError;
+
 import picocli.CommandLine;
 import picocli.CommandLine.IExecutionExceptionHandler;
 import picocli.CommandLine.ParseResult;

@@ -3,7 +3,7 @@ package dev.lorabeam.pipeline.train;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.lorabeam.engine.EngineConfig;
-import dev.lorabeam.pipeline.cli.UserError;
+import dev.lorabeam.transforms.UserError;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;

@@ -1,7 +1,7 @@
 package dev.lorabeam.pipeline.train;
 
-import dev.lorabeam.transforms.TrainBatch;
-import dev.lorabeam.transforms.TrainBatch.TrainBatchCoder;
+import dev.lorabeam.transforms.pack.TrainBatch;
+import dev.lorabeam.transforms.pack.TrainBatch.TrainBatchCoder;
 import java.io.DataInputStream;
 import java.io.DataOutputStream;
 import java.io.IOException;

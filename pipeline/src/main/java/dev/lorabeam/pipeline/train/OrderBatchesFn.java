@@ -1,7 +1,7 @@
 package dev.lorabeam.pipeline.train;
 
-import dev.lorabeam.transforms.PackedBlock;
-import dev.lorabeam.transforms.TrainBatch;
+import dev.lorabeam.transforms.pack.PackedBlock;
+import dev.lorabeam.transforms.pack.TrainBatch;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Comparator;

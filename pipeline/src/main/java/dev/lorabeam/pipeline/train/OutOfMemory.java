@@ -2,7 +2,7 @@ package dev.lorabeam.pipeline.train;
 
 import dev.lorabeam.engine.Mlx;
 import dev.lorabeam.engine.MlxException;
-import dev.lorabeam.pipeline.cli.UserError;
+import dev.lorabeam.transforms.UserError;
 import java.nio.file.Path;
 import java.util.Locale;
 import org.checkerframework.checker.nullness.qual.Nullable;

@@ -1,15 +1,9 @@
 package dev.lorabeam.pipeline.train;
 
-import dev.lorabeam.pipeline.cli.UserError;
-import java.io.IOException;
-import java.io.UncheckedIOException;
+import dev.lorabeam.transforms.UserError;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
-import java.util.HexFormat;
 import java.util.List;
-import java.util.stream.Stream;
 import org.checkerframework.checker.nullness.qual.Nullable;
 
 /**
@@ -39,43 +33,5 @@ record TrainData(List<String> train, @Nullable String valid, @Nullable Path shar
       throw new UserError("--data " + data + " does not exist: pass a directory with train.jsonl, JSONL files, or a shard directory");
     }
     return new TrainData(List.of(data.split(",")), null, null);
-  }
-
-  /**
-   * A fingerprint of the training data (file names, sizes and modification times), stored in
-   * checkpoints so {@code --resume} can tell "same data, continue" from "new data, retrain".
-   */
-  String fingerprint() {
-    try {
-      MessageDigest sha = MessageDigest.getInstance("SHA-256");
-      for (String pattern : shards == null ? train : List.of(shards.resolve("manifest.json").toString())) {
-        Path p = Path.of(pattern);
-        sha.update(pattern.getBytes(java.nio.charset.StandardCharsets.UTF_8));
-        if (Files.isRegularFile(p)) {
-          sha.update(Files.readAllBytes(p));
-        }
-      }
-      return HexFormat.of().formatHex(sha.digest()).substring(0, 16);
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
-    } catch (NoSuchAlgorithmException e) {
-      throw new IllegalStateException(e);
-    }
-  }
-
-  /** Every training file the patterns name (globs expanded in their directory). */
-  Stream<Path> trainFiles() throws IOException {
-    Stream<Path> files = Stream.empty();
-    for (String pattern : train) {
-      Path p = Path.of(pattern);
-      if (Files.isRegularFile(p)) {
-        files = Stream.concat(files, Stream.of(p));
-      } else {
-        Path dir = p.toAbsolutePath().getParent();
-        var matcher = dir.getFileSystem().getPathMatcher("glob:" + p.getFileName());
-        files = Stream.concat(files, Files.list(dir).filter(f -> matcher.matches(f.getFileName())).sorted());
-      }
-    }
-    return files;
   }
 }

@@ -1,49 +1,40 @@
 package dev.lorabeam.pipeline.train;
 
-import dev.lorabeam.pipeline.cli.UserError;
 import dev.lorabeam.pipeline.memory.MemorySetup;
-import dev.lorabeam.transforms.BadRowReport;
-import dev.lorabeam.transforms.DeadLetter;
-import dev.lorabeam.transforms.Example;
-import dev.lorabeam.transforms.PackSequences;
-import dev.lorabeam.transforms.PackedBlock;
-import dev.lorabeam.transforms.PackedBlockCoder;
-import dev.lorabeam.transforms.ReadExamples;
-import dev.lorabeam.transforms.Tokenize;
+import dev.lorabeam.transforms.UserError;
+import dev.lorabeam.transforms.jobs.PreprocessJob;
 import dev.lorabeam.transforms.model.ModelLocator;
-import dev.lorabeam.transforms.shards.ReadShards;
-import dev.lorabeam.transforms.shards.ShardManifest;
 import dev.lorabeam.transforms.model.ModelLocator.ModelNotFoundException;
 import dev.lorabeam.transforms.model.ModelLocator.ResolvedModel;
+import dev.lorabeam.transforms.pack.PackedBlock;
+import dev.lorabeam.transforms.pack.PackedBlockCoder;
+import dev.lorabeam.transforms.read.BadRowReport;
+import dev.lorabeam.transforms.shards.ReadShards;
+import dev.lorabeam.transforms.shards.ShardManifest;
 import dev.lorabeam.transforms.tokenizer.TextTokenizer;
 import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Map;
 import org.apache.beam.sdk.Pipeline;
 import org.apache.beam.sdk.PipelineResult;
 import org.apache.beam.sdk.coders.KvCoder;
 import org.apache.beam.sdk.coders.VarIntCoder;
-import org.apache.beam.sdk.io.TextIO;
 import org.apache.beam.sdk.options.PipelineOptions;
 import org.apache.beam.sdk.options.PipelineOptionsFactory;
-import org.apache.beam.sdk.transforms.Flatten;
 import org.apache.beam.sdk.transforms.GroupByKey;
-import org.apache.beam.sdk.transforms.MapElements;
 import org.apache.beam.sdk.transforms.ParDo;
-import org.apache.beam.sdk.transforms.SerializableFunction;
 import org.apache.beam.sdk.transforms.View;
 import org.apache.beam.sdk.transforms.WithKeys;
 import org.apache.beam.sdk.values.PCollection;
-import org.apache.beam.sdk.values.PCollectionList;
-import org.apache.beam.sdk.values.PCollectionTuple;
 import org.apache.beam.sdk.values.PCollectionView;
-import org.apache.beam.sdk.values.TypeDescriptors;
 
 /**
- * Builds and runs the training pipeline:
- * ReadExamples → Tokenize → PackSequences → (all blocks, one key) → OrderBatches → TrainLora,
- * with validation blocks as a side input and dead letters written next to the adapters.
+ * Builds and runs the training pipeline. JSONL is first prepared into shards by the same job as
+ * {@code preprocess} ({@link BlockSource}); training then reads shards:
+ * ReadShards → (all blocks, one key) → OrderBatches → TrainLora, with validation blocks as a side
+ * input.
  */
 public final class TrainJob {
   private TrainJob() {}
@@ -55,40 +46,36 @@ public final class TrainJob {
     return run(config, beamArgs, System.err);
   }
 
-  public static Result run(TrainConfig config, String[] beamArgs, PrintStream out) {
-    ResolvedModel model = resolveModel(config.model());
-    TrainData data = TrainData.resolve(config.data());
-    MemorySetup.apply(config.maxMemoryGb(), out);
+  public static Result run(TrainConfig requested, String[] beamArgs, PrintStream out) {
+    ResolvedModel model = resolveModel(requested.model());
+    TrainData data = TrainData.resolve(requested.data());
+    MemorySetup.apply(requested.maxMemoryGb(), out);
+    TextTokenizer tokenizer = model.tokenizer();
+    // JSONL becomes shards first, by the same job as `preprocess`; training always reads shards.
+    BlockSource blocks = BlockSource.resolve(requested, data, tokenizer,
+        PreprocessJob.defaultOptions(beamArgs), out);
+    TrainConfig config = blocks.config();
+    ShardManifest manifest = blocks.manifest();
+    if (blocks.badRows() != null) {
+      BadRowReport report = blocks.badRows();
+      out.println(report.summary() + (report.badTotal() > 0 ? " — rejected rows are in "
+          + config.adapterDir().resolve(ShardManifest.DEAD_LETTERS_FILE) : ""));
+    }
     PipelineOptions options = PipelineOptionsFactory.fromArgs(beamArgs).withValidation().create();
     options.setJobName("lorabeam-train");
     Pipeline pipeline = Pipeline.create(options);
-    TextTokenizer tokenizer = model.tokenizer();
-    double meanLemp = DistrustScan.meanEmpirical(config, data);
-    String deadLetters = config.adapterDir().resolve("dead-letters.jsonl").toString();
-
-    PCollection<PackedBlock> trainBlocks;
-    PCollection<PackedBlock> validBlocks = null;
-    if (data.shards() != null) {
-      // Shards from `preprocess`: already tokenized and packed; refused if made with another tokenizer or T.
-      trainBlocks = readShards(pipeline, "Train", data.shards(), tokenizer, config);
-      Path valid = data.shards().resolve("valid");
-      if (ShardManifest.exists(valid)) {
-        validBlocks = readShards(pipeline, "Valid", valid, tokenizer, config);
-      }
-    } else {
-      Prepared train = prepare(pipeline, "Train", data.train(), tokenizer, config, meanLemp);
-      writeDeadLetters(train.deadLetters(), deadLetters);
-      trainBlocks = train.blocks();
-      if (data.valid() != null) {
-        validBlocks = prepare(pipeline, "Valid", List.of(data.valid()), tokenizer, config, meanLemp).blocks();
-      }
-    }
+    PCollection<PackedBlock> trainBlocks = readShards(pipeline, "Train", blocks.trainDir(), tokenizer, config);
+    PCollection<PackedBlock> validBlocks = blocks.validDir() == null ? null
+        : readShards(pipeline, "Valid", blocks.validDir(), tokenizer, config);
     PCollectionView<List<PackedBlock>> validation = validBlocks == null || config.valBatches() == 0
         ? null
         : validBlocks.apply("ValidationView", View.asList());
 
+    double meanLemp = manifest.settings().meanLemp();
     double distrustTerm = "additive".equals(config.distrust()) ? config.lambdaWeight() * meanLemp : 0;
-    TrainLoraFn trainer = new TrainLoraFn(config, model.path(), data.fingerprint(), distrustTerm, validation);
+    // The data's identity for --resume: the content fingerprint of the block set.
+    String dataId = manifest.blockSetFingerprint().substring(0, 16);
+    TrainLoraFn trainer = new TrainLoraFn(config, model.path(), dataId, distrustTerm, validation);
     var batches = trainBlocks
         .apply("OneKey", WithKeys.of(0))
         .setCoder(KvCoder.of(VarIntCoder.of(), PackedBlockCoder.of()))
@@ -108,13 +95,6 @@ public final class TrainJob {
     } finally {
       EngineHolder.close();
     }
-    BadRowReport report = BadRowReport.from(result);
-    out.println(report.summary() + (report.badTotal() > 0 ? " — rejected rows are in " + deadLetters : ""));
-    try {
-      report.check(config.maxBadFraction(), deadLetters);
-    } catch (BadRowReport.BadInputException e) {
-      throw new UserError(e.getMessage(), e);
-    }
     Path metrics = config.resolvedMetricsFile();
     if (Files.isRegularFile(metrics)) {
       Path chart = config.adapterDir().resolve("loss.png");
@@ -122,46 +102,15 @@ public final class TrainJob {
       out.printf("Adapters: %s (mlx-lm format); metrics: %s; loss curve: %s%n",
           config.adapterDir().resolve(CheckpointStore.ADAPTERS_FILE), metrics, chart);
     }
+    BadRowReport report = blocks.badRows() != null ? blocks.badRows()
+        : new BadRowReport(manifest.counts().rows() - manifest.counts().deadLetters(), Map.of());
     return new Result(result, report, model);
   }
 
   private static PCollection<PackedBlock> readShards(
-      Pipeline pipeline, String name, Path dir, TextTokenizer tokenizer, TrainConfig config) {
-    return pipeline.apply(name + "ReadShards", ReadShards.from(dir, tokenizer.fingerprint(), config.trainSeqLength()));
-  }
-
-  private record Prepared(PCollection<PackedBlock> blocks, PCollection<DeadLetter> deadLetters) {}
-
-  private static Prepared prepare(
-      Pipeline pipeline, String name, List<String> files, TextTokenizer tokenizer, TrainConfig config, double meanLemp) {
-    PCollectionTuple read = pipeline.apply(name + "ReadExamples", ReadExamples.from(files));
-    Tokenize tokenize = Tokenize.with(tokenizer).withMaskPrompt(config.maskPrompt());
-    if ("weighted".equals(config.distrust())) {
-      tokenize = tokenize.withExampleWeight(new DistrustWeight(config.alpha(), meanLemp));
-    }
-    PCollectionTuple tokens = read.get(ReadExamples.EXAMPLES).apply(name + "Tokenize", tokenize);
-    PCollection<PackedBlock> blocks = tokens.get(Tokenize.DOCS)
-        .apply(name + "Pack", PackSequences.of(config.trainSeqLength()).withSeed(config.seed()));
-    PCollection<DeadLetter> dead = PCollectionList.of(read.get(ReadExamples.DEAD_LETTERS))
-        .and(tokens.get(Tokenize.DEAD_LETTERS))
-        .apply(name + "DeadLetters", Flatten.pCollections());
-    return new Prepared(blocks, dead);
-  }
-
-  private static void writeDeadLetters(PCollection<DeadLetter> dead, String path) {
-    dead.apply("DeadLetterJson", MapElements.into(TypeDescriptors.strings()).via(DeadLetter::toJson))
-        .apply("WriteDeadLetters", TextIO.write().to(path).withoutSharding());
-  }
-
-  /** Weighted distrust: L_emp / mean L_emp for annotated rows, 1 for rows without annotations. */
-  record DistrustWeight(double alpha, double meanLemp) implements SerializableFunction<Example, Double> {
-    @Override
-    public Double apply(Example example) {
-      if (example.authWeight() == null || example.provEntropy() == null || meanLemp <= 0) {
-        return 1.0;
-      }
-      return Distrust.empirical(example.authWeight(), example.provEntropy(), alpha) / meanLemp;
-    }
+      Pipeline pipeline, String name, String dir, TextTokenizer tokenizer, TrainConfig config) {
+    return pipeline.apply(name + "ReadShards",
+        ReadShards.from(Path.of(dir), tokenizer.fingerprint(), config.trainSeqLength()));
   }
 
   /** {@code --model} resolved without downloading; a missing model is a user error with the command to fix it. */

@@ -1,6 +1,6 @@
 package dev.lorabeam.pipeline.train;
 
-import dev.lorabeam.transforms.PackedBlock;
+import dev.lorabeam.transforms.pack.PackedBlock;
 import java.nio.file.Path;
 import java.nio.file.Paths;
 import java.util.List;

@@ -6,7 +6,7 @@ import static org.junit.Assert.assertNotEquals;
 import static org.junit.Assert.assertThrows;
 import static org.junit.Assert.assertTrue;
 
-import dev.lorabeam.pipeline.cli.UserError;
+import dev.lorabeam.transforms.UserError;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.io.OutputStream;

@@ -1,15 +1,15 @@
 package dev.lorabeam.transforms.bench;
 
-import dev.lorabeam.transforms.BlockPacker;
-import dev.lorabeam.transforms.DataSource;
-import dev.lorabeam.transforms.DocumentRenderer;
-import dev.lorabeam.transforms.Example;
-import dev.lorabeam.transforms.ExampleParser;
-import dev.lorabeam.transforms.PreprocessConfig;
-import dev.lorabeam.transforms.PreprocessJob;
-import dev.lorabeam.transforms.PreprocessSummary;
-import dev.lorabeam.transforms.ReadExamples;
-import dev.lorabeam.transforms.TokenizedDoc;
+import dev.lorabeam.transforms.pack.BlockPacker;
+import dev.lorabeam.transforms.read.DataSource;
+import dev.lorabeam.transforms.render.DocumentRenderer;
+import dev.lorabeam.transforms.read.Example;
+import dev.lorabeam.transforms.read.ExampleParser;
+import dev.lorabeam.transforms.jobs.PreprocessConfig;
+import dev.lorabeam.transforms.jobs.PreprocessJob;
+import dev.lorabeam.transforms.jobs.PreprocessSummary;
+import dev.lorabeam.transforms.read.ReadExamples;
+import dev.lorabeam.transforms.render.TokenizedDoc;
 import dev.lorabeam.transforms.model.ModelLocator;
 import dev.lorabeam.transforms.tokenizer.TextTokenizer;
 import java.nio.file.Files;
@@ -34,13 +34,15 @@ public final class TokenizePackBenchmark {
     String model = args.length > 1 ? args[1] : ModelLocator.DEMO_ALIAS;
     int t = args.length > 2 ? Integer.parseInt(args[2]) : 512;
     int rounds = args.length > 3 ? Integer.parseInt(args[3]) : 3;
+    // "beam-only" skips the plain-Java floor, so the peak heap printed is the pipeline's alone.
+    boolean beamOnly = args.length > 4 && args[4].equals("beam-only");
     TextTokenizer tok = ModelLocator.fromEnvironment().resolve(model).tokenizer();
     tok.open();
     List<String> files = DataSource.matchedFiles(List.of(data), data);
     long bytes = DataSource.totalBytes(files);
     System.out.printf("input %s: %.2f MB, tokenizer %s, T=%d, %d cores%n", data, bytes / 1e6,
         tok.describe(), t, Runtime.getRuntime().availableProcessors());
-    for (int r = 1; r <= rounds; r++) {
+    for (int r = 1; r <= rounds && !beamOnly; r++) {
       plainJava(files, tok, t, bytes, r);
     }
     Path out = Files.createTempDirectory("lorabeam-bench");
@@ -53,6 +55,20 @@ public final class TokenizePackBenchmark {
           bytes / 1e6 / split.seconds(), split.tokens() / split.seconds(), split.pack().blocks(),
           100 * split.pack().efficiency());
     }
+    System.out.printf("peak heap (sum of heap pools' peaks, whole process): %.0f MB%n",
+        peakHeapBytes() / 1e6);
+  }
+
+  /** Peak used bytes of every heap memory pool since JVM start. */
+  static long peakHeapBytes() {
+    long peak = 0;
+    for (java.lang.management.MemoryPoolMXBean pool
+        : java.lang.management.ManagementFactory.getMemoryPoolMXBeans()) {
+      if (pool.getType() == java.lang.management.MemoryType.HEAP) {
+        peak += pool.getPeakUsage().getUsed();
+      }
+    }
+    return peak;
   }
 
   private static void plainJava(List<String> files, TextTokenizer tok, int t, long bytes, int r)

@@ -1,13 +1,16 @@
 package dev.lorabeam.transforms.shards;
 
-import dev.lorabeam.transforms.PackedBlock;
-import dev.lorabeam.transforms.PackedBlockCoder;
+import dev.lorabeam.transforms.UserError;
+import dev.lorabeam.transforms.pack.PackedBlock;
+import dev.lorabeam.transforms.pack.PackedBlockCoder;
+import dev.lorabeam.transforms.shards.ShardManifest.ShardInfo;
+import java.io.BufferedInputStream;
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.UncheckedIOException;
-import java.nio.file.Files;
+import java.io.OutputStream;
 import java.nio.file.Path;
 import java.util.List;
+import org.apache.beam.sdk.coders.SerializableCoder;
 import org.apache.beam.sdk.transforms.Create;
 import org.apache.beam.sdk.transforms.DoFn;
 import org.apache.beam.sdk.transforms.PTransform;
@@ -39,7 +42,9 @@ public final class ReadShards extends PTransform<PBegin, PCollection<PackedBlock
   }
 
   /** Thrown when shards do not fit the model or T being trained. */
-  public static final class ShardMismatchException extends IllegalArgumentException {
+  public static final class ShardMismatchException extends UserError {
+    private static final long serialVersionUID = 1L;
+
     public ShardMismatchException(String message) {
       super(message);
     }
@@ -47,6 +52,10 @@ public final class ReadShards extends PTransform<PBegin, PCollection<PackedBlock
 
   /** Reads and checks the manifest; also usable without a pipeline. */
   public static ShardManifest checkedManifest(Path dir, String fingerprint, int seqLength) {
+    return checkedManifest(dir.toAbsolutePath().toString(), fingerprint, seqLength);
+  }
+
+  public static ShardManifest checkedManifest(String dir, String fingerprint, int seqLength) {
     ShardManifest m;
     try {
       m = ShardManifest.read(dir);
@@ -71,32 +80,72 @@ public final class ReadShards extends PTransform<PBegin, PCollection<PackedBlock
 
   @Override
   public PCollection<PackedBlock> expand(PBegin input) {
-    ShardManifest m = checkedManifest(Path.of(dir), fingerprint, seqLength);
-    List<String> files = m.shards().stream().map(s -> Path.of(dir, s.file()).toString()).toList();
+    ShardManifest m = checkedManifest(dir, fingerprint, seqLength);
     return input
-        .apply("ShardFiles", Create.of(files).withCoder(
-            org.apache.beam.sdk.coders.StringUtf8Coder.of()))
+        .apply("ShardFiles", Create.of(m.shards()).withCoder(SerializableCoder.of(ShardInfo.class)))
         .apply("SpreadFiles", Reshuffle.viaRandomKey())
-        .apply("ReadShard", ParDo.of(new ReadShardFn(seqLength, fingerprint)))
+        .apply("ReadShard", ParDo.of(new ReadShardFn(dir, seqLength, fingerprint)))
         .setCoder(PackedBlockCoder.of());
   }
 
-  static final class ReadShardFn extends DoFn<String, PackedBlock> {
+  /**
+   * Reads every block of one shard, checking its size and SHA-256 against the manifest while it
+   * streams: a truncated, damaged or replaced shard is refused with its name and the fix.
+   */
+  public static List<PackedBlock> readVerified(String dir, ShardInfo shard, int seqLength,
+      String fingerprint) throws IOException {
+    String name = BeamFiles.file(dir, shard.file()).toString();
+    long size = BeamFiles.size(dir, shard.file());
+    if (size < 0) {
+      throw new ShardMismatchException(name + " is listed in " + ShardManifest.FILE_NAME
+          + " but missing; the directory is incomplete. " + REDO);
+    }
+    if (size != shard.bytes()) {
+      throw new ShardMismatchException(name + " is " + size + " bytes but "
+          + ShardManifest.FILE_NAME + " says " + shard.bytes() + (size < shard.bytes()
+              ? " (truncated: an interrupted copy?). " : ". ") + REDO);
+    }
+    Digests.Counting sink = new Digests.Counting(OutputStream.nullOutputStream());
+    List<PackedBlock> blocks;
+    try (InputStream in = new TeeInputStream(
+        new BufferedInputStream(BeamFiles.open(dir, shard.file()), 1 << 16), sink)) {
+      blocks = ShardFiles.read(in, name, seqLength, fingerprint);
+      in.transferTo(OutputStream.nullOutputStream());
+    }
+    if (!sink.hex().equals(shard.sha256())) {
+      throw new ShardMismatchException(name + " has SHA-256 " + abbrev(sink.hex()) + " but "
+          + ShardManifest.FILE_NAME + " says " + abbrev(shard.sha256())
+          + ": the shard was modified after it was written. " + REDO);
+    }
+    if (blocks.size() != shard.blocks()) {
+      throw new ShardMismatchException(name + " holds " + blocks.size() + " blocks but "
+          + ShardManifest.FILE_NAME + " says " + shard.blocks() + ". " + REDO);
+    }
+    return blocks;
+  }
+
+  private static final String REDO =
+      "Re-run lorabeam preprocess into an empty --output directory (or copy the directory again).";
+
+  private static String abbrev(String hex) {
+    return hex.length() > 12 ? hex.substring(0, 12) + "…" : hex;
+  }
+
+  static final class ReadShardFn extends DoFn<ShardInfo, PackedBlock> {
+    private final String dir;
     private final int seqLength;
     private final String fingerprint;
 
-    ReadShardFn(int seqLength, String fingerprint) {
+    ReadShardFn(String dir, int seqLength, String fingerprint) {
+      this.dir = dir;
       this.seqLength = seqLength;
       this.fingerprint = fingerprint;
     }
 
     @ProcessElement
-    public void process(@Element String file, OutputReceiver<PackedBlock> out) {
-      try (InputStream in = new java.io.BufferedInputStream(Files.newInputStream(Path.of(file)))) {
-        ShardFiles.read(in, file, seqLength, fingerprint).forEach(out::output);
-      } catch (IOException e) {
-        throw new UncheckedIOException("cannot read shard " + file, e);
-      }
+    public void process(@Element ShardInfo shard, OutputReceiver<PackedBlock> out)
+        throws IOException {
+      readVerified(dir, shard, seqLength, fingerprint).forEach(out::output);
     }
   }
 }

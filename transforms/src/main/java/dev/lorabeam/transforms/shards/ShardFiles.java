@@ -1,6 +1,6 @@
 package dev.lorabeam.transforms.shards;
 
-import dev.lorabeam.transforms.PackedBlock;
+import dev.lorabeam.transforms.pack.PackedBlock;
 import dev.lorabeam.transforms.shards.Safetensors.Tensor;
 import java.io.IOException;
 import java.io.InputStream;

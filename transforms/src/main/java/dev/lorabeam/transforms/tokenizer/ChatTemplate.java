@@ -8,10 +8,12 @@ import com.hubspot.jinjava.LegacyOverrides;
 import com.hubspot.jinjava.interpret.RenderResult;
 import com.hubspot.jinjava.interpret.TemplateError;
 import com.hubspot.jinjava.lib.fn.ELFunctionDefinition;
-import dev.lorabeam.transforms.Example.Message;
+import dev.lorabeam.transforms.read.Example.Message;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.time.LocalDate;
 import java.time.LocalDateTime;
+import java.time.ZoneOffset;
 import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -31,6 +33,8 @@ import org.checkerframework.checker.nullness.qual.Nullable;
 public final class ChatTemplate {
   private static final ObjectMapper JSON = new ObjectMapper();
   private static final ThreadLocal<String> RAISED = new ThreadLocal<>();
+  /** The date strftime_now renders during one render call (templates call it statically). */
+  private static final ThreadLocal<LocalDate> PINNED = new ThreadLocal<>();
 
   private final Jinjava jinjava;
   private final String template;
@@ -85,6 +89,25 @@ public final class ChatTemplate {
    * @param addGenerationPrompt end with the header that opens the assistant's turn
    */
   public String render(List<Message> messages, @Nullable String toolsJson,
+      boolean addGenerationPrompt) {
+    return render(messages, toolsJson, addGenerationPrompt, null);
+  }
+
+  /**
+   * @param date what {@code strftime_now} returns (at 00:00), pinned when the data is prepared so
+   *     the same rows tokenize the same way tomorrow; null = today (UTC)
+   */
+  public String render(List<Message> messages, @Nullable String toolsJson,
+      boolean addGenerationPrompt, @Nullable LocalDate date) {
+    PINNED.set(date);
+    try {
+      return renderNow(messages, toolsJson, addGenerationPrompt);
+    } finally {
+      PINNED.remove();
+    }
+  }
+
+  private String renderNow(List<Message> messages, @Nullable String toolsJson,
       boolean addGenerationPrompt) {
     RAISED.remove();
     Map<String, Object> vars = new HashMap<>(specials);
@@ -141,6 +164,8 @@ public final class ChatTemplate {
     String pattern = format.replace("%Y", "yyyy").replace("%m", "MM").replace("%d", "dd")
         .replace("%b", "MMM").replace("%B", "MMMM").replace("%H", "HH").replace("%M", "mm")
         .replace("%S", "ss").replace("%A", "EEEE").replace("%a", "EEE");
-    return LocalDateTime.now().format(DateTimeFormatter.ofPattern(pattern, java.util.Locale.ENGLISH));
+    LocalDate pinned = PINNED.get();
+    LocalDateTime at = pinned != null ? pinned.atStartOfDay() : LocalDateTime.now(ZoneOffset.UTC);
+    return at.format(DateTimeFormatter.ofPattern(pattern, java.util.Locale.ENGLISH));
   }
 }

@@ -2,7 +2,7 @@ package dev.lorabeam.transforms.tokenizer;
 
 import static org.junit.Assert.assertEquals;
 
-import dev.lorabeam.transforms.Example.Message;
+import dev.lorabeam.transforms.read.Example.Message;
 import dev.lorabeam.transforms.TestFiles;
 import java.nio.file.Files;
 import java.util.List;

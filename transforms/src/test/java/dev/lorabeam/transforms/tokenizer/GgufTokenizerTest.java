@@ -4,7 +4,7 @@ import static org.junit.Assert.assertArrayEquals;
 import static org.junit.Assert.assertEquals;
 import static org.junit.Assert.assertTrue;
 
-import dev.lorabeam.transforms.Example.Message;
+import dev.lorabeam.transforms.read.Example.Message;
 import dev.lorabeam.transforms.TestFiles;
 import java.nio.file.Path;
 import java.util.ArrayList;

@@ -3,11 +3,11 @@ package dev.lorabeam.transforms.tokenizer;
 import static org.junit.Assert.assertArrayEquals;
 import static org.junit.Assert.assertEquals;
 
-import dev.lorabeam.transforms.DocumentRenderer;
-import dev.lorabeam.transforms.Example;
-import dev.lorabeam.transforms.Example.Message;
+import dev.lorabeam.transforms.render.DocumentRenderer;
+import dev.lorabeam.transforms.read.Example;
+import dev.lorabeam.transforms.read.Example.Message;
 import dev.lorabeam.transforms.TestFiles;
-import dev.lorabeam.transforms.TokenizedDoc;
+import dev.lorabeam.transforms.render.TokenizedDoc;
 import java.util.Arrays;
 import java.util.List;
 import org.junit.BeforeClass;
