@@ -8,6 +8,7 @@ import dev.lorabeam.engine.Batch;
 import dev.lorabeam.engine.Engine;
 import dev.lorabeam.engine.EngineConfig;
 import dev.lorabeam.transforms.read.Example;
+import dev.lorabeam.transforms.render.DistrustWeights;
 import dev.lorabeam.transforms.pack.PackSequences;
 import dev.lorabeam.transforms.pack.PackedBlock;
 import dev.lorabeam.transforms.render.Tokenize;
@@ -29,7 +30,7 @@ import org.junit.rules.TemporaryFolder;
 
 /**
  * Weighted distrust end to end on the production path: examples with auth_weight/prov_entropy →
- * {@code Tokenize} with the trainer's {@link TrainJob.DistrustWeight} → {@code PackSequences} →
+ * {@code Tokenize} with the trainer's {@link DistrustWeights.ExampleWeight} → {@code PackSequences} →
  * the trainer's engine batch → one compiled engine step. The step's gradient must be
  * Σ_d w_d N_d g_d / N: each document's own mean-CE gradient g_d over its N_d targets, times its
  * distrust weight w_d, over the step's N trained targets. Under the old Σw normalisation a batch of
@@ -56,7 +57,7 @@ public class WeightedDistrustStepTest {
           annotations[i][0], annotations[i][1], "{}"));
       meanLemp += Distrust.empirical(annotations[i][0], annotations[i][1], ALPHA) / texts.length;
     }
-    TrainJob.DistrustWeight weight = new TrainJob.DistrustWeight(ALPHA, meanLemp);
+    DistrustWeights.ExampleWeight weight = new DistrustWeights.ExampleWeight(ALPHA, meanLemp);
     List<PackedBlock> blocks = pack(model, examples, weight);
     Batch batch = TrainingSession.toEngineBatch(new TrainBatch(blocks));
 
@@ -109,7 +110,7 @@ public class WeightedDistrustStepTest {
     assertEquals(3.0, n3 / n1, 1e-4);
   }
 
-  private List<PackedBlock> pack(Path model, List<Example> examples, TrainJob.DistrustWeight weight) {
+  private List<PackedBlock> pack(Path model, List<Example> examples, DistrustWeights.ExampleWeight weight) {
     PACKED.clear();
     PCollection<PackedBlock> blocks = pipeline.apply("Examples", Create.of(examples))
         .apply("Tokenize", Tokenize.with(HfTokenizer.fromFiles(model.resolve("tokenizer.json")))
