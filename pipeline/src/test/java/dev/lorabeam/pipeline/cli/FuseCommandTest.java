@@ -34,7 +34,8 @@ import org.junit.rules.TemporaryFolder;
  * wrong Q/K permutation shows): the dequantized float32 Hugging Face directory gives the GGUF +
  * adapters' per-token CE within 1e-4 in this engine and in mlx-lm, carries a tokenizer that encodes
  * like the GGUF's, and the float16 GGUF export loads back within float16 tolerance with the
- * tokenizer keys llama.cpp reads. On a Hugging Face base, the tokenizer.json becomes GGUF keys.
+ * tokenizer keys llama.cpp reads, as does the GGUF exported again from the fused directory (Q/K
+ * permuted back). On a Hugging Face base, the tokenizer.json becomes GGUF keys.
  */
 public class FuseCommandTest {
   @ClassRule public static final TemporaryFolder TMP = new TemporaryFolder();
@@ -112,6 +113,14 @@ public class FuseCommandTest {
         "llama.context_length")) {
       assertTrue("missing " + key, seen.get("keys").toString().contains("\"" + key + "\""));
     }
+
+    // Back to llama.cpp's Q/K order from the Hugging Face layout: the export from a directory base permutes.
+    Path again = TMP.getRoot().toPath().resolve("smol-again.gguf");
+    run("fuse", "--model", out.toString(), "--output", TMP.getRoot().toPath().resolve("smol-f16").toString(),
+        "--export-gguf", again.toString());
+    float permuted = maxAbsDiff(fused, losses(again, batch));
+    System.out.printf("SmolLM2: GGUF exported from the fused HF dir vs float32 fused max |ΔCE| %.3e%n", permuted);
+    assertTrue("GGUF export from the HF layout differs by " + permuted, permuted <= F16_TOLERANCE);
   }
 
   @Test
