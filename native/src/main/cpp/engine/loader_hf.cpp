@@ -93,7 +93,8 @@ std::vector<std::string> weight_files(const fs::path& dir) {
   std::vector<std::string> files;
   if (fs::exists(index)) {
     std::set<std::string> names;
-    for (const auto& [tensor, file] : json::parse_file(index.string()).at("weight_map").fields) names.insert(file.string);
+    json::Value parsed = json::parse_file(index.string());  // must outlive the loop: at() returns a reference into it
+    for (const auto& [tensor, file] : parsed.at("weight_map").fields) names.insert(file.string);
     for (const auto& n : names) files.push_back((dir / n).string());
   } else if (fs::exists(dir / "model.safetensors")) {
     files.push_back((dir / "model.safetensors").string());

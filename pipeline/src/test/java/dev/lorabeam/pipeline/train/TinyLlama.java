@@ -18,8 +18,8 @@ import java.util.Random;
  * (hidden 32, vocab 320) with a real byte-level BPE {@code tokenizer.json} (the 256 byte symbols,
  * no merges, ChatML specials) and a {@code tokenizer_config.json} with a ChatML chat template.
  */
-final class TinyLlama {
-  static final int VOCAB = 320;
+public final class TinyLlama {
+  public static final int VOCAB = 320;
   static final int HIDDEN = 32;
   static final int LAYERS = 2;
   static final int HEADS = 4;
@@ -29,7 +29,7 @@ final class TinyLlama {
 
   private TinyLlama() {}
 
-  static Path write(Path dir, long seed) throws IOException {
+  public static Path write(Path dir, long seed) throws IOException {
     Files.createDirectories(dir);
     writeWeights(dir.resolve("model.safetensors"), new Random(seed));
     Files.writeString(dir.resolve("config.json"), String.format(
