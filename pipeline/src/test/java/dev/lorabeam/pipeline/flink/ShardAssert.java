@@ -1,0 +1,86 @@
+package dev.lorabeam.pipeline.flink;
+
+import static org.junit.Assert.assertArrayEquals;
+import static org.junit.Assert.assertEquals;
+import static org.junit.Assert.assertTrue;
+
+import dev.lorabeam.transforms.shards.Safetensors;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.ByteBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.Collections;
+import java.util.List;
+import java.util.stream.Stream;
+
+/**
+ * Compares two preprocess outputs: first as sorted sets of blocks (same content whatever the
+ * order), then byte for byte per shard file (what "same data, same shards" promises).
+ */
+final class ShardAssert {
+  private static final List<String> TENSORS = List.of("tokens", "segments", "weights");
+
+  private ShardAssert() {}
+
+  /** Both splits of two {@code preprocess --output} directories: OUTPUT and OUTPUT/valid. */
+  static void assertSameShards(Path expected, Path actual) throws IOException {
+    assertSameSplit(expected, actual);
+    assertSameSplit(expected.resolve("valid"), actual.resolve("valid"));
+  }
+
+  static void assertSameSplit(Path expected, Path actual) throws IOException {
+    List<String> names = shardNames(expected);
+    assertTrue("no shards in " + expected, !names.isEmpty());
+    assertEquals("shard files of " + actual + " vs " + expected, names, shardNames(actual));
+    List<String> want = sortedBlocks(expected, names);
+    List<String> got = sortedBlocks(actual, names);
+    assertEquals("blocks in " + actual, want.size(), got.size());
+    assertEquals("the sorted blocks of " + actual + " differ from " + expected
+        + " (different content, not only another order)", want, got);
+    for (String name : names) {
+      assertArrayEquals(actual.resolve(name) + " holds the same set of blocks as " + expected
+          + " but not the same bytes: packing or shard assignment depends on element order",
+          Files.readAllBytes(expected.resolve(name)), Files.readAllBytes(actual.resolve(name)));
+    }
+  }
+
+  private static List<String> shardNames(Path dir) throws IOException {
+    try (Stream<Path> files = Files.list(dir)) {
+      return files.map(p -> p.getFileName().toString())
+          .filter(n -> n.startsWith("shard-") && n.endsWith(".safetensors")).sorted().toList();
+    }
+  }
+
+  /** Every block of every shard as one string (its rows of tokens, segments, weights), sorted. */
+  private static List<String> sortedBlocks(Path dir, List<String> names) throws IOException {
+    List<String> blocks = new ArrayList<>();
+    for (String name : names) {
+      Safetensors.Contents c;
+      try (InputStream in = Files.newInputStream(dir.resolve(name))) {
+        c = Safetensors.read(in, name);
+      }
+      int n = (int) c.tensors().get("tokens").shape()[0];
+      List<byte[]> tensors = TENSORS.stream().map(t -> bytes(c.tensors().get(t).data())).toList();
+      for (int i = 0; i < n; i++) {
+        StringBuilder block = new StringBuilder();
+        for (byte[] t : tensors) {
+          int row = t.length / n;
+          block.append(Base64.getEncoder().encodeToString(
+              java.util.Arrays.copyOfRange(t, i * row, (i + 1) * row))).append('|');
+        }
+        blocks.add(block.toString());
+      }
+    }
+    Collections.sort(blocks);
+    return blocks;
+  }
+
+  private static byte[] bytes(ByteBuffer data) {
+    byte[] out = new byte[data.remaining()];
+    data.duplicate().get(out);
+    return out;
+  }
+}
