@@ -41,14 +41,14 @@ final class ShardAssert {
     assertEquals("the sorted blocks of " + actual + " differ from " + expected
         + " (different content, not only another order)", want, got);
     for (String name : names) {
-      byte[] want = Files.readAllBytes(expected.resolve(name));
-      byte[] got = Files.readAllBytes(actual.resolve(name));
+      byte[] wantFile = Files.readAllBytes(expected.resolve(name));
+      byte[] gotFile = Files.readAllBytes(actual.resolve(name));
       assertArrayEquals(actual.resolve(name) + " holds the same set of blocks as " + expected
           + " but not in the same order: packing or shard assignment depends on element order",
-          afterHeader(want), afterHeader(got));
+          afterHeader(wantFile), afterHeader(gotFile));
       assertArrayEquals(actual.resolve(name) + " has the same blocks in the same order as "
-          + expected + " but another safetensors header (" + header(got) + " vs " + header(want)
-          + "): the header must not depend on the JVM (e.g. Map.of iteration order)", want, got);
+          + expected + " but another safetensors header (" + header(gotFile) + " vs " + header(wantFile)
+          + "): the header must not depend on the JVM (e.g. Map.of iteration order)", wantFile, gotFile);
     }
   }
 
