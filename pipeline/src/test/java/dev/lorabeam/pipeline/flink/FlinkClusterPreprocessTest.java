@@ -20,14 +20,14 @@ import org.junit.rules.Timeout;
  */
 public class FlinkClusterPreprocessTest {
   @ClassRule public static final TemporaryFolder TMP = new TemporaryFolder();
-  @ClassRule public static final Timeout LIMIT = Timeout.seconds(240);
+  @ClassRule public static final Timeout LIMIT = Timeout.seconds(330);
 
   private static StandaloneFlinkCluster cluster;
 
   @BeforeClass
   public static void startCluster() throws Exception {
     cluster = StandaloneFlinkCluster.start(TMP.newFolder("cluster").toPath(), 2,
-        Duration.ofSeconds(120));
+        Duration.ofSeconds(170));
   }
 
   @AfterClass
