@@ -1,5 +1,6 @@
 package dev.lorabeam.pipeline.cli;
 
+import dev.lorabeam.pipeline.flink.FlinkFork;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
@@ -27,14 +28,35 @@ public final class LorabeamCli implements Runnable {
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 
   public static void main(String[] args) {
-    int code = execute(args);
+    int code = launch(args);
     // exec:java runs us inside Maven's JVM: exit only for real failures so Maven reports them.
     if (code != 0) {
       System.exit(code);
     }
   }
 
-  /** Runs the command line and returns its exit code (for tests). */
+  /**
+   * Runs the command line here, or in a plain child JVM when it asks for the FlinkRunner and
+   * this JVM is {@code mvn exec:java}'s (see {@link FlinkFork}); returns the exit code.
+   */
+  public static int launch(String... args) {
+    ClassLoader loader = LorabeamCli.class.getClassLoader();
+    if (!FlinkFork.needed(args, loader)) {
+      return execute(args);
+    }
+    try {
+      return FlinkFork.run(LorabeamCli.class.getName(), args, loader);
+    } catch (java.io.IOException e) {
+      System.err.println("cannot start a JVM for the FlinkRunner: " + e.getMessage()
+          + "; run java -cp CLASSPATH " + LorabeamCli.class.getName() + " instead");
+      return 1;
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return 130;
+    }
+  }
+
+  /** Runs the command line in this JVM and returns its exit code (for tests). */
   public static int execute(String... args) {
     return newCommandLine().execute(args);
   }
