@@ -18,6 +18,8 @@ import picocli.CommandLine.Command;
       PreprocessCommand.class,
       GenerateCommand.class,
       DemoCommand.class,
+      RecommendCommand.class,
+      BenchmarkCommand.class,
       CommandLine.HelpCommand.class,
     })
 public final class LorabeamCli implements Runnable {
