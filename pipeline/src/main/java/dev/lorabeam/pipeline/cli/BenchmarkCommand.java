@@ -75,7 +75,7 @@ public final class BenchmarkCommand implements Callable<Integer> {
     @Nullable ModelShape shape = shapeOrNull(resolved);
     EngineConfig config = EngineConfig.defaults(resolved.path()).withQuantizeBits(quantize)
         .withLora(rank, 20.0, 0.0, layers, EngineConfig.ALL_MODULES).withGradCheckpoint(gradCheckpoint);
-    out.printf("benchmark %s: T = %d, %d timed step(s) per size, limit %.2f GB%n", model, seqLength, steps, limit / 1e9);
+    out.printf("benchmark %s: T = %d, %d timed step(s) per size, limit %.3f GB%n", model, seqLength, steps, limit / 1e9);
     out.printf("%6s %12s %12s %12s  %s%n", "batch", "tokens/s", "peak GB", "predicted", "");
     Size best = null;
     try (Engine engine = Engine.open(config)) {
@@ -83,14 +83,14 @@ public final class BenchmarkCommand implements Callable<Integer> {
       for (int b = 1; b <= maxBatch; b *= 2) {
         long predicted = shape == null ? -1 : MemoryModel.estimate(shape, plan(b)).total();
         if (predicted > SKIP_ABOVE * limit) {
-          out.printf("%6d %12s %12s %12.2f  not tried: predicted over %.1f× the limit%n", b, "-", "-",
+          out.printf("%6d %12s %12s %12.3f  not tried: predicted over %.1f× the limit%n", b, "-", "-",
               predicted / 1e9, SKIP_ABOVE);
           break;
         }
         Size s = run(engine, b, vocab, limit);
         out.printf("%6d %12s %12s %12s  %s%n", b, s.tokensPerSec() > 0 ? String.format("%.1f", s.tokensPerSec()) : "-",
-            s.peak() > 0 ? String.format("%.2f", s.peak() / 1e9) : "-",
-            predicted < 0 ? "-" : String.format("%.2f", predicted / 1e9), s.fits() ? "fits" : "does not fit");
+            s.peak() > 0 ? String.format("%.3f", s.peak() / 1e9) : "-",
+            predicted < 0 ? "-" : String.format("%.3f", predicted / 1e9), s.fits() ? "fits" : "does not fit");
         out.flush();
         if (!s.fits()) {
           break;
@@ -131,10 +131,10 @@ public final class BenchmarkCommand implements Callable<Integer> {
 
   private int report(PrintWriter out, @Nullable Size best, long limit) {
     if (best == null) {
-      throw new UserError(String.format("not even one row of %d tokens fits under %.2f GB: try a shorter "
+      throw new UserError(String.format("not even one row of %d tokens fits under %.3f GB: try a shorter "
           + "--train-seq-length, --grad-checkpoint, --quantize 4, or a larger --max-memory", seqLength, limit / 1e9));
     }
-    out.printf("Largest that fits under %.2f GB: --batch-size %d --train-seq-length %d (peak %.2f GB, %.1f tokens/s)%n",
+    out.printf("Largest that fits under %.3f GB: --batch-size %d --train-seq-length %d (peak %.3f GB, %.1f tokens/s)%n",
         limit / 1e9, best.batch(), seqLength, best.peak() / 1e9, best.tokensPerSec());
     out.flush();
     return 0;

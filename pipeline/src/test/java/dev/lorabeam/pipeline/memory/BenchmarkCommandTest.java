@@ -49,7 +49,7 @@ public class BenchmarkCommandTest {
         "--train-seq-length", "64", "--steps", "1", "--max-batch-size", "16");
     String text = out.toString(StandardCharsets.UTF_8);
     assertEquals(text + err, 0, code);
-    Matcher best = Pattern.compile("Largest that fits under 0\\.07\\d GB: --batch-size (\\d+) --train-seq-length 64 \\(peak ([0-9.]+) GB")
+    Matcher best = Pattern.compile("Largest that fits under 0\\.075 GB: --batch-size (\\d+) --train-seq-length 64 \\(peak ([0-9.]+) GB")
         .matcher(text);
     assertTrue(text, best.find());
     int batch = Integer.parseInt(best.group(1));

@@ -42,8 +42,8 @@ public class MemoryModelTest {
     Path gguf = ModelLocator.fromEnvironment().demoGguf();
     ModelShape shape = ModelShape.read(gguf);
     List<String> misses = new ArrayList<>();
-    measure(gguf, shape, Plan.of(0, 1, 1, 8, 16, false), new int[][] {{1, 128}, {2, 128}}, misses);
-    measure(gguf, shape, Plan.of(0, 1, 1, 4, -1, true), new int[][] {{2, 128}}, misses);
+    measure(gguf, shape, Plan.of(0, 1, 1, 8, 16, false), new int[][] {{1, 64}, {2, 128}}, misses);
+    measure(gguf, shape, Plan.of(0, 1, 1, 4, -1, true), new int[][] {{2, 64}}, misses);
     assertTrue("predictions off by more than 20%:\n" + String.join("\n", misses), misses.isEmpty());
   }
 
