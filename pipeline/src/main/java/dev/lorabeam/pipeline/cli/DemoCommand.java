@@ -1,11 +1,14 @@
 package dev.lorabeam.pipeline.cli;
 
+import dev.lorabeam.engine.EngineConfig;
 import dev.lorabeam.transforms.UserError;
 
 import dev.lorabeam.pipeline.train.MetricsWriter;
 import dev.lorabeam.pipeline.train.StepMetrics;
 import dev.lorabeam.pipeline.train.TrainConfig;
 import dev.lorabeam.pipeline.train.TrainJob;
+import dev.lorabeam.transforms.model.ModelLocator;
+import dev.lorabeam.transforms.model.ModelLocator.ResolvedModel;
 import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -19,25 +22,31 @@ import picocli.CommandLine.Spec;
 
 /**
  * {@code demo}: the README's main job. QLoRA fine-tuning of the bundled SmolLM2-135M-Instruct
- * (its Q4_1 GGUF weights stay 4-bit; only the float32 adapters train) on {@code data/sample} for a
- * few minutes, then a loss-curve picture and a generation with the new adapters.
+ * (its Q4_1 GGUF weights stay 4-bit; only the float32 adapters train) on {@code data/persona} — a
+ * reply format the base model does not have — for a few minutes. It shows what training changed:
+ * the validation loss of the base model before step 1 and of the adapters after the last step,
+ * and the same prompt answered without and with the adapters.
  */
 @Command(
     name = "demo",
     mixinStandardHelpOptions = true,
-    description = "Fine-tune the bundled SmolLM2-135M-Instruct on data/sample, plot the loss, and generate with the adapters.")
+    description = "Fine-tune the bundled SmolLM2-135M-Instruct on data/persona and show the validation loss and a reply before and after.")
 public final class DemoCommand implements Callable<Integer> {
-  static final String PROMPT = "What did the President say about the economy?";
+  /** A question of a kind the data has, about a country it never names: the format must generalise. */
+  static final String PROMPT = "What is the capital of Switzerland?";
+  static final String DATA = "data/persona";
 
   @Spec CommandSpec spec;
 
   @Option(names = "--output", defaultValue = "runs/demo", description = "Output directory (default: ${DEFAULT-VALUE}).")
   Path output;
 
+  static final int MAX_REPLY_TOKENS = 40;
+
   @Option(names = "--max-steps", defaultValue = "24", description = "Training steps (default: ${DEFAULT-VALUE}).")
   int maxSteps;
 
-  @Option(names = "--train-seq-length", defaultValue = "512", description = "Tokens per block (default: ${DEFAULT-VALUE}).")
+  @Option(names = "--train-seq-length", defaultValue = "256", description = "Tokens per block (default: ${DEFAULT-VALUE}).")
   int seqLength;
 
   @Option(names = "--batch-size", defaultValue = "1", description = "Blocks per step (default: ${DEFAULT-VALUE}).")
@@ -49,8 +58,8 @@ public final class DemoCommand implements Callable<Integer> {
   @Override
   public Integer call() throws Exception {
     PrintWriter out = spec.commandLine().getOut();
-    Path data = repoRoot().resolve("data/sample");
-    TrainConfig config = TrainConfig.builder("smollm2-135m", data.toString())
+    Path data = repoRoot().resolve(DATA);
+    TrainConfig config = TrainConfig.builder(ModelLocator.DEMO_ALIAS, data.toString())
         .adapterPath(output.toString())
         .maxSteps(maxSteps)
         .batchSize(batchSize)
@@ -59,30 +68,44 @@ public final class DemoCommand implements Callable<Integer> {
         .warmupSteps(Math.max(1, maxSteps / 10))
         .lrSchedule("cosine")
         .loraLayers(16)
+        .maskPrompt(true)
         .stepsPerEval(Math.max(1, maxSteps / 4))
         .valBatches(2)
         .saveEvery(Math.max(1, maxSteps / 3))
         .build();
-    out.printf("Demo: QLoRA on SmolLM2-135M-Instruct (Q4_1 GGUF), %d steps of %d×%d tokens, output in %s%n",
-        maxSteps, batchSize, seqLength, output);
+    out.printf("Demo: QLoRA on SmolLM2-135M-Instruct (Q4_1 GGUF) with %s, %d steps of %d×%d tokens, output in %s%n",
+        DATA, maxSteps, batchSize, seqLength, output);
+    ResolvedModel model = TrainJob.resolveModel(ModelLocator.DEMO_ALIAS);
+    EngineConfig engine = config.toEngineConfig(model.path());
+    DemoEvaluation eval = new DemoEvaluation(model.path(), model.tokenizer(), data.resolve("valid.jsonl"), true);
+    double before = eval.loss(engine, null);
+    out.printf("Base model, before step 1: validation loss %.4f (%d held-out conversations, replies only)%n",
+        before, eval.documents());
     out.flush();
-    TrainJob.run(config, new String[0]);
+    String baseReply = eval.generate(engine, null, PROMPT, MAX_REPLY_TOKENS);
+    out.flush();
 
+    TrainJob.run(config, new String[0]);
     List<StepMetrics> metrics = MetricsWriter.readAll(config.resolvedMetricsFile());
+    double after = eval.loss(engine, output);
+    String adaptedReply = eval.generate(engine, output, PROMPT, MAX_REPLY_TOKENS);
     out.println(DemoSummary.describe(metrics));
-    out.printf("%nPrompt: %s%n", PROMPT);
+    out.println(DemoSummary.beforeAfter(before, after, metrics.isEmpty() ? 0 : metrics.get(metrics.size() - 1).step()));
+    out.println(DemoSummary.replies(PROMPT, baseReply, adaptedReply));
+    // HOOK (issue 9, items 1-2): when `fuse` and `evaluate` are on main, run them here, e.g.
+    //   fuse --model smollm2-135m --adapter-path <output> --output <output>/fused
+    //   evaluate --model smollm2-135m --adapter-path <output> --data data/persona --split valid
+    // so the demo ends with the fused model and evaluate's base-vs-adapted table.
     out.flush();
-    return LorabeamCli.newCommandLine().execute(
-        "generate", "--model", "smollm2-135m", "--adapter-path", output.toString(),
-        "--prompt", PROMPT, "--max-tokens", "60", "--temp", "0.7", "--top-p", "0.9", "--seed", "1");
+    return 0;
   }
 
   /** The repository root: -Dlorabeam.root (set by exec:java), else the working directory. */
   static Path repoRoot() {
     String root = System.getProperty("lorabeam.root");
     Path path = root == null || root.isBlank() ? Paths.get("").toAbsolutePath() : Paths.get(root);
-    if (!Files.isDirectory(path.resolve("data/sample"))) {
-      throw new UserError("cannot find data/sample under " + path + ": run the demo from the repository root");
+    if (!Files.isDirectory(path.resolve(DATA))) {
+      throw new UserError("cannot find " + DATA + " under " + path + ": run the demo from the repository root");
     }
     return path;
   }

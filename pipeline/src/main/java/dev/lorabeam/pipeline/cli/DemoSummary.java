@@ -30,6 +30,22 @@ final class DemoSummary {
     return s.toString();
   }
 
+  /** "Validation loss 2.1234 → 0.4567 (−78.5%) after 24 steps": the base model's against the adapters'. */
+  static String beforeAfter(double before, double after, long steps) {
+    return String.format("Validation loss, base model → after %d steps with the adapters: %.4f → %.4f (%+.1f%%)",
+        steps, before, after, 100 * (after / before - 1));
+  }
+
+  /** The same prompt's reply without and with the adapters, each indented under its heading. */
+  static String replies(String prompt, String base, String adapted) {
+    return String.format("%nPrompt: %s%n%nWithout adapters (base model):%n%s%n%nWith the adapters:%n%s",
+        prompt, indent(base), indent(adapted));
+  }
+
+  private static String indent(String text) {
+    return "    " + text.strip().replace("\n", "\n    ");
+  }
+
   private static double mean(List<StepMetrics> steps) {
     return steps.stream().mapToDouble(StepMetrics::loss).average().orElse(Double.NaN);
   }

@@ -21,6 +21,8 @@ import picocli.CommandLine.Command;
       DemoCommand.class,
       FuseCommand.class,
       EvaluateCommand.class,
+      RecommendCommand.class,
+      BenchmarkCommand.class,
       CommandLine.HelpCommand.class,
     })
 public final class LorabeamCli implements Runnable {

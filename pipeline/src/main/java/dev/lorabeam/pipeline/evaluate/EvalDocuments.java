@@ -1,11 +1,11 @@
 package dev.lorabeam.pipeline.evaluate;
 
-import dev.lorabeam.pipeline.cli.UserError;
-import dev.lorabeam.transforms.DocumentRenderer;
-import dev.lorabeam.transforms.ExampleParser;
-import dev.lorabeam.transforms.ExampleParser.Outcome;
-import dev.lorabeam.transforms.ReadExamples;
-import dev.lorabeam.transforms.TokenizedDoc;
+import dev.lorabeam.transforms.UserError;
+import dev.lorabeam.transforms.render.DocumentRenderer;
+import dev.lorabeam.transforms.read.ExampleParser;
+import dev.lorabeam.transforms.read.ExampleParser.Outcome;
+import dev.lorabeam.transforms.read.ReadExamples;
+import dev.lorabeam.transforms.render.TokenizedDoc;
 import dev.lorabeam.transforms.tokenizer.TextTokenizer;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;

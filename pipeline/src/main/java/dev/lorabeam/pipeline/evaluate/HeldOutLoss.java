@@ -2,7 +2,7 @@ package dev.lorabeam.pipeline.evaluate;
 
 import dev.lorabeam.engine.Batch;
 import dev.lorabeam.engine.Engine;
-import dev.lorabeam.transforms.TokenizedDoc;
+import dev.lorabeam.transforms.render.TokenizedDoc;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
