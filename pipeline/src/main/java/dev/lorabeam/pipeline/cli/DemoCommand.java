@@ -1,12 +1,11 @@
 package dev.lorabeam.pipeline.cli;
 
 import dev.lorabeam.engine.EngineConfig;
-import dev.lorabeam.transforms.UserError;
-
 import dev.lorabeam.pipeline.train.MetricsWriter;
 import dev.lorabeam.pipeline.train.StepMetrics;
 import dev.lorabeam.pipeline.train.TrainConfig;
 import dev.lorabeam.pipeline.train.TrainJob;
+import dev.lorabeam.transforms.UserError;
 import dev.lorabeam.transforms.model.ModelLocator;
 import dev.lorabeam.transforms.model.ModelLocator.ResolvedModel;
 import java.io.PrintWriter;

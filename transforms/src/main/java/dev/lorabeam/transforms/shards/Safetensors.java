@@ -10,6 +10,7 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.util.LinkedHashMap;
+import java.util.TreeMap;
 import java.util.Map;
 
 /**
@@ -59,7 +60,8 @@ public final class Safetensors {
       Map<String, String> metadata) throws IOException {
     ObjectNode header = JSON.createObjectNode();
     ObjectNode meta = header.putObject("__metadata__");
-    metadata.forEach(meta::put);
+    // Sorted: Map.of iterates in a per-JVM order, and shard files must be byte-identical across runs and runners.
+    new TreeMap<>(metadata).forEach(meta::put);
     long offset = 0;
     for (Map.Entry<String, Tensor> e : tensors.entrySet()) {
       ObjectNode t = header.putObject(e.getKey());
