@@ -1,5 +1,6 @@
 package dev.lorabeam.pipeline.cli;
 
+import dev.lorabeam.transforms.UserError;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.lorabeam.engine.FuseSpec;

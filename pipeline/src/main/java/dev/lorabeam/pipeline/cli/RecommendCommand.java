@@ -1,5 +1,6 @@
 package dev.lorabeam.pipeline.cli;
 
+import dev.lorabeam.transforms.UserError;
 import dev.lorabeam.pipeline.memory.MemoryModel.Estimate;
 import dev.lorabeam.pipeline.memory.MemoryPlanner;
 import dev.lorabeam.pipeline.memory.MemoryPlanner.Choice;
