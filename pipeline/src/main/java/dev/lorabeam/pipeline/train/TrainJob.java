@@ -61,6 +61,7 @@ public final class TrainJob {
     MemorySetup.apply(config.maxMemoryGb(), out);
     PipelineOptions options = PipelineOptionsFactory.fromArgs(beamArgs).withValidation().create();
     options.setJobName("lorabeam-train");
+    DirectChecks.relax(options, beamArgs);
     Pipeline pipeline = Pipeline.create(options);
     TextTokenizer tokenizer = model.tokenizer();
     double meanLemp = DistrustScan.meanEmpirical(config, data);
