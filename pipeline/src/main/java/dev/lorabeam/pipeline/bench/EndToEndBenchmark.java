@@ -137,9 +137,12 @@ public final class EndToEndBenchmark {
     deleteTree(out);
     long trainRows = Files.readAllLines(data.resolve("train.jsonl")).stream().filter(l -> !l.isBlank()).count();
     String iters = String.valueOf(trainRows / o.batchSize());  // mlx-lm's epoch: ⌊rows / B⌋ batches
+    // mlx-lm refuses more LoRA layers than the model has (train clamps): give it the same count train uses.
+    int blocks = JSON.readTree(model.resolve("config.json").toFile()).path("num_hidden_layers").asInt(16);
+    String layers = String.valueOf(Math.min(16, blocks));
     List<String> cmd = List.of(venv.python().toString(), "-c", PEER_MAIN, "--model", model.toString(), "--train",
         "--data", data.toString(), "--optimizer", "adamw", "--batch-size", String.valueOf(o.batchSize()),
-        "--iters", iters, "--learning-rate", String.valueOf(o.lr()), "--num-layers", "16", "--steps-per-report",
+        "--iters", iters, "--learning-rate", String.valueOf(o.lr()), "--num-layers", layers, "--steps-per-report",
         iters, "--steps-per-eval", iters, "--val-batches", "-1", "--max-seq-length", String.valueOf(o.seqLen()),
         "--save-every", String.valueOf(Integer.parseInt(iters) + 1), "--adapter-path", out.toString());
     System.out.printf("%nmlx_lm.lora: %s ...%n", String.join(" ", cmd.subList(3, cmd.size())));
