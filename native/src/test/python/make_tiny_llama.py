@@ -43,6 +43,9 @@ SHAPES = {
         tie_word_embeddings=True,
     ),
 }
+# The tiny blocks under SmolLM2's vocabulary and tied head: a model whose cost is mostly the LM head, and
+# which the demo tokenizer can drive (EndToEndBenchmark --shape tiny-49k on a machine without a fast BLAS).
+SHAPES["tiny-49k"] = dict(SHAPES["tiny"], vocab_size=49152, tie_word_embeddings=True, max_position_embeddings=2048)
 SHAPES["tiny-llama3"] = dict(
     SHAPES["tiny"],
     tie_word_embeddings=True,

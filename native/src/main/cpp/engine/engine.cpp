@@ -2,8 +2,10 @@
 #include "engine/engine.h"
 
 #include <cmath>
+#include <cstdlib>
 #include <stdexcept>
 
+#include "engine/head_loss.h"
 #include "engine/json.h"
 #include "engine/loader.h"
 
@@ -23,6 +25,22 @@ mx::array cross_entropy(const mx::array& logits, const mx::array& targets) {
   mx::array lse = mx::logsumexp(logits, -1, false);                                           // (B, T)
   mx::array picked = mx::squeeze(mx::take_along_axis(logits, mx::expand_dims(targets, -1), -1), -1);  // (B, T)
   return mx::subtract(lse, picked);
+}
+
+// None (SDPA's causal mode) for one-segment rows, else bool (B, 1, T, T).
+std::optional<mx::array> attention_mask(const mx::array& segments, const EngineTuning& tuning) {
+  if (tuning.causal && segments.dtype() == mx::bool_) return std::nullopt;
+  return segment_mask(segments);
+}
+
+bool one_segment_per_row(const int32_t* seg, int rows, int seq_len) {
+  for (int r = 0; r < rows; r++) {
+    const int32_t* row = seg + static_cast<int64_t>(r) * seq_len;
+    for (int t = 1; t < seq_len; t++) {
+      if (row[t] != row[0]) return false;
+    }
+  }
+  return true;
 }
 
 mx::array inputs_of(const mx::array& tokens) {  // (B, T+1) -> (B, T)
@@ -95,12 +113,25 @@ Batch::Batch(int rows_, int seq_len_, const int32_t* tok, const int32_t* seg, co
   }
   weight_sum = sum;
   trained_tokens = trained;
+  causal = one_segment_per_row(seg, rows, seq_len);
   tokens = mx::array(tok, {rows, seq_len + 1}, mx::int32);  // (B, T+1)
-  segments = mx::array(seg, {rows, seq_len}, mx::int32);    // (B, T)
+  segments = causal ? mx::zeros({rows, seq_len}, mx::bool_) : mx::array(seg, {rows, seq_len}, mx::int32);  // (B, T)
   weights = mx::array(w, {rows, seq_len}, mx::float32);     // (B, T)
 }
 
-Engine::Engine(const EngineConfig& config) : config_(config) {
+EngineTuning EngineTuning::from_env() {
+  EngineTuning t;
+  const char* off = std::getenv("LORABEAM_ENGINE_OFF");
+  std::string list = off ? std::string(",") + off + "," : "";
+  auto on = [&](const char* name) { return list.find(std::string(",") + name + ",") == std::string::npos; };
+  t.causal = on("causal");
+  t.chunked_head = on("chunked_head");
+  t.shared_lora_a = on("shared_lora_a");
+  t.compiled_eval = on("compiled_eval");
+  return t;
+}
+
+Engine::Engine(const EngineConfig& config) : config_(config), tuning_(EngineTuning::from_env()) {
   LoadOptions load;
   load.dtype = parse_dtype(config.compute_dtype);
   load.quantize_bits = config.quantize_bits;
@@ -116,6 +147,12 @@ Engine::Engine(const EngineConfig& config) : config_(config) {
   Fn apply = [this](const std::vector<mx::array>& in) { return apply_graph(in); };
   micro_fn_ = config.compile ? mx::compile(micro) : micro;
   apply_fn_ = config.compile ? mx::compile(apply) : apply;
+  size_t P = lora_.params.size();
+  auto eval_graph = [this, P](const std::vector<mx::array>& in) {
+    std::vector<mx::array> ps(in.begin(), in.begin() + P);
+    return loss_terms(ps, in[P], in[P + 1], in[P + 2], std::nullopt, false);
+  };
+  eval_fn_ = config.compile && tuning_.compiled_eval ? mx::compile(eval_graph) : Fn(eval_graph);
 }
 
 // [Σ w·CE, Σ w, #(w > 0)] of one (micro-)batch as a function of the LoRA parameters.
@@ -125,13 +162,21 @@ std::vector<mx::array> Engine::loss_terms(const std::vector<mx::array>& params, 
   ForwardInputs in;
   in.lora = lora_.views(params, model_.args.num_layers);
   in.lora_options = {lora_.config.scale, training ? lora_.config.dropout : 0.0f};
-  in.mask = segment_mask(segments);  // (B, 1, T, T)
+  in.mask = attention_mask(segments, tuning_);  // none (causal) or (B, 1, T, T)
   in.dropout_key = key;
   in.checkpoint = training && config_.grad_checkpoint;
-  mx::array logits = forward_logits(model_, inputs_of(tokens), in);  // (B, T, V)
-  mx::array ce = cross_entropy(logits, targets_of(tokens));           // (B, T)
-  return {mx::sum(mx::multiply(ce, weights)), mx::sum(weights),
-          mx::sum(mx::astype(mx::greater(weights, mx::array(0.0f)), mx::float32))};
+  in.shared_lora_a = tuning_.shared_lora_a;
+  mx::array h = forward_hidden(model_, inputs_of(tokens), in);  // (B, T, D)
+  mx::array targets = targets_of(tokens);                       // (B, T)
+  mx::array weighted(0.0f);                                     // Σ w·CE
+  if (!tuning_.chunked_head) {
+    weighted = mx::sum(mx::multiply(cross_entropy(head_logits(model_, h), targets), weights));
+  } else if (training) {
+    weighted = head_weighted_loss(model_, h, targets, weights);
+  } else {
+    weighted = mx::sum(mx::multiply(head_cross_entropy(model_, h, targets), weights));
+  }
+  return {weighted, mx::sum(weights), mx::sum(mx::astype(mx::greater(weights, mx::array(0.0f)), mx::float32))};
 }
 
 void Batch::require_trained_tokens() const {
@@ -143,7 +188,9 @@ void Batch::require_trained_tokens() const {
 LossOut Engine::eval_loss(const Batch& batch) {
   batch.require_trained_tokens();
   mx::array trained = mx::astype(mx::greater(batch.weights, mx::array(0.0f)), mx::float32);  // (B, T) 0/1
-  std::vector<mx::array> t = loss_terms(lora_.params, batch.tokens, batch.segments, trained, std::nullopt, false);
+  std::vector<mx::array> in = lora_.params;
+  in.insert(in.end(), {batch.tokens, batch.segments, trained});
+  std::vector<mx::array> t = eval_fn_(in);
   mx::eval(t);
   return {t[0].item<float>() / static_cast<double>(batch.trained_tokens), batch.weight_sum, batch.trained_tokens};
 }
@@ -152,9 +199,10 @@ std::vector<float> Engine::token_losses(const Batch& batch) {
   ForwardInputs in;
   in.lora = lora_.views(lora_.params, model_.args.num_layers);
   in.lora_options = {lora_.config.scale, 0.0f};
-  in.mask = segment_mask(batch.segments);
-  mx::array logits = forward_logits(model_, inputs_of(batch.tokens), in);
-  mx::array ce = cross_entropy(logits, targets_of(batch.tokens));  // (B, T)
+  in.mask = attention_mask(batch.segments, tuning_);
+  in.shared_lora_a = tuning_.shared_lora_a;
+  mx::array ce = head_cross_entropy(model_, forward_hidden(model_, inputs_of(batch.tokens), in),
+                                    targets_of(batch.tokens));  // (B, T)
   ce = mx::where(mx::greater(batch.weights, mx::array(0.0f)), ce, mx::array(0.0f));
   mx::eval(ce);
   return std::vector<float>(ce.data<float>(), ce.data<float>() + ce.size());

@@ -28,12 +28,23 @@ struct EngineConfig {
 // Parses the JSON object Java sends (field names of dev.lorabeam.engine.EngineConfig).
 EngineConfig parse_engine_config(const std::string& json_text);
 
+// Speed paths, all on by default. LORABEAM_ENGINE_OFF=causal,chunked_head,shared_lora_a,compiled_eval
+// (read when an Engine opens) turns some off, so EngineBenchmark can measure each against the path it replaced.
+struct EngineTuning {
+  bool causal = true, chunked_head = true, shared_lora_a = true, compiled_eval = true;
+  static EngineTuning from_env();
+};
+
 // A host batch: tokens (B, T+1), segments (B, T), weights (B, T); validated on construction.
+// When every row holds one segment, the segment mask is the plain causal mask: segments is then
+// stored as bool zeros (B, T). Its dtype is part of mx::compile's cache key, so causal batches get
+// their own compiled graph with SDPA's "causal" mode and no (B, 1, T, T) mask, without a second cache.
 struct Batch {
   int rows, seq_len;
   mx::array tokens, segments, weights;
   double weight_sum = 0;       // Σw, computed on the host while validating
   int64_t trained_tokens = 0;  // N = #(w > 0), the loss's denominator
+  bool causal = false;         // one segment per row: SDPA's causal mode, no (B,1,T,T) mask
   Batch(int rows, int seq_len, const int32_t* tokens, const int32_t* segments, const float* weights, int vocab);
   void require_trained_tokens() const;  // N > 0, else a clear error
 };
@@ -85,11 +96,13 @@ class Engine {
   std::vector<mx::array> apply_graph(const std::vector<mx::array>& inputs) const;
 
   EngineConfig config_;
+  EngineTuning tuning_;
   Model model_;
   Lora lora_;
   std::vector<mx::array> m_, v_;
   int64_t step_ = 0;
   Fn micro_fn_, apply_fn_;  // compiled (or plain) micro-batch gradient and optimizer update
+  Fn eval_fn_;  // params | tokens | segments | weights -> loss_terms, compiled per shape
 };
 
 }  // namespace lorabeam

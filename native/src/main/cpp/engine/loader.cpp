@@ -79,7 +79,13 @@ Block make_block(const ModelArgs& a, const TensorSet& t, int i, mx::Dtype dtype)
   return b;
 }
 
-void quantize_blocks(Model& m, int bits) {
+// Like mlx-lm's nn.quantize: every Linear of the blocks, and the embedding and LM head too when their
+// width is a multiple of the group (embedding rows are then dequantized as they are gathered; the head
+// runs quantized_matmul for single tokens and dequantize + GEMM per chunk in training).
+void quantize_model(Model& m, int bits) {
+  for (Linear* l : {&m.embed_tokens, m.lm_head ? &*m.lm_head : nullptr}) {
+    if (l && !l->quantized() && l->weight.shape(1) % 64 == 0) l->quantize(bits, 64);
+  }
   for (Block& b : m.layers) {
     for (auto& [key, lin] : b.linears) {
       if (lin.quantized()) continue;
@@ -121,7 +127,7 @@ Model build_model(const ModelArgs& args, const TensorSet& t, const LoadOptions& 
     if (opt.quantize_bits != 4 && opt.quantize_bits != 8) {
       throw std::runtime_error("quantizeBits must be 0, 4 or 8, got " + std::to_string(opt.quantize_bits));
     }
-    quantize_blocks(m, opt.quantize_bits);
+    quantize_model(m, opt.quantize_bits);
   }
   mx::eval(m.arrays());
   return m;

@@ -93,11 +93,21 @@ struct ForwardInputs {
   std::optional<mx::array> mask;          // bool (B, 1, T, T); none = causal
   std::optional<mx::array> dropout_key;   // set when training with dropout > 0
   bool checkpoint = false;                // recompute each block in the backward pass
+  bool shared_lora_a = true;              // one x·[A_q|A_k|A_v] and x·[A_gate|A_up] GEMM (dropout 0 only)
   KVCache* cache = nullptr;
 };
 
 // Causal-within-segment attention mask from segment ids (B, T) -> bool (B, 1, T, T).
 mx::array segment_mask(const mx::array& segments);
+
+// (B, T) int32 tokens -> (B, T, D) final hidden states (after the last norm), in the compute dtype.
+mx::array forward_hidden(const Model& model, const mx::array& inputs, ForwardInputs& in);
+
+// The LM head (tied or not): (..., D) -> (..., V) logits in float32.
+mx::array head_logits(const Model& model, const mx::array& h);
+
+// dlogits·W_head: (..., V) -> (..., D), the head's input gradient, in dlogits' dtype.
+mx::array head_input_grad(const Model& model, const mx::array& dlogits);
 
 // (B, T) int32 tokens -> (B, T, V) logits in float32.
 mx::array forward_logits(const Model& model, const mx::array& inputs, ForwardInputs& in);

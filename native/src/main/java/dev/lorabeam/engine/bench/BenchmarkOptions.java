@@ -32,7 +32,7 @@ public record BenchmarkOptions(
   public static final String USAGE = String.join("\n",
       "EngineBenchmark: lorabeam's engine vs mlx_lm.lora on the same model and rows, one after the other.",
       "  --model DIR          Hugging Face model dir (default: target/bench/<shape>-random, written if missing)",
-      "  --shape NAME         shape of the generated random model: smollm2-135m (default) or tiny",
+      "  --shape NAME         shape of the generated random model: smollm2-135m (default), tiny or tiny-49k",
       "  --seq-len T          tokens per row trained (default 512)",
       "  --batch-size B       rows per step (default 4)",
       "  --rank R --scale S   LoRA rank and scale (default 8, 20)",

@@ -113,8 +113,24 @@ public final class EngineBenchmark {
         System.out.printf("lorabeam step %d%s: loss %.4f, %d tokens in %.2f s (%.1f tokens/s)%n", s + 1,
             measured ? "" : " (warm-up)", r.loss(), r.trainedTokens(), secs, r.trainedTokens() / secs);
       }
-      return new Side("lorabeam", tokens, seconds, best, Mlx.peakMemory(), losses);
+      long peak = Mlx.peakMemory();
+      timeValidation(o, engine, rows);
+      return new Side("lorabeam", tokens, seconds, best, peak, losses);
     }
+  }
+
+  /** Validation (Engine.evalLoss, no gradient) on the first batch: one warm-up call, then the best of two. */
+  private static void timeValidation(BenchmarkOptions o, Engine engine, int[] rows) {
+    Batch batch = batch(o, rows, 0);
+    engine.evalLoss(batch);
+    double best = Double.MAX_VALUE;
+    for (int i = 0; i < 2; i++) {
+      long tic = System.nanoTime();
+      engine.evalLoss(batch);
+      best = Math.min(best, (System.nanoTime() - tic) / 1e9);
+    }
+    System.out.printf("lorabeam validation: %d tokens in %.2f s (%.1f tokens/s, best of 2 after a warm-up)%n",
+        batch.rows() * batch.seqLen(), best, batch.rows() * batch.seqLen() / best);
   }
 
   private static Side runPeer(BenchmarkOptions o, PythonVenv venv, Path model, int layers, Path rowsFile) {
@@ -151,7 +167,7 @@ public final class EngineBenchmark {
   }
 
   /** The OpenBLAS this process mapped (Linux), if any. */
-  static Optional<String> loadedBlas() {
+  public static Optional<String> loadedBlas() {
     Path maps = Path.of("/proc/self/maps");
     if (!Files.isReadable(maps)) {
       return Optional.empty();

@@ -63,6 +63,7 @@ public final class TrainJob {
     }
     PipelineOptions options = PipelineOptionsFactory.fromArgs(beamArgs).withValidation().create();
     options.setJobName("lorabeam-train");
+    DirectChecks.relax(options, beamArgs);
     Pipeline pipeline = Pipeline.create(options);
     PCollection<PackedBlock> trainBlocks = readShards(pipeline, "Train", blocks.trainDir(), tokenizer, config);
     PCollection<PackedBlock> validBlocks = blocks.validDir() == null ? null
