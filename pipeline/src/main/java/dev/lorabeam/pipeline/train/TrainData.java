@@ -2,12 +2,8 @@ package dev.lorabeam.pipeline.train;
 
 import dev.lorabeam.pipeline.cli.UserError;
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
-import java.util.HexFormat;
 import java.util.List;
 import java.util.stream.Stream;
 import org.checkerframework.checker.nullness.qual.Nullable;
@@ -15,7 +11,8 @@ import org.checkerframework.checker.nullness.qual.Nullable;
 /**
  * What {@code --data} names: a directory with {@code train.jsonl} (and optionally {@code
  * valid.jsonl}, or {@code val.jsonl} as the old tool called it), a directory of shards written by
- * {@code preprocess}, or JSONL files / a glob (training only, no validation).
+ * {@code preprocess}, or JSONL files / a glob (training only, no validation). What identifies the
+ * data for {@code --resume} is not these names but the blocks they become ({@link DataIdentity}).
  */
 record TrainData(List<String> train, @Nullable String valid, @Nullable Path shards) {
 
@@ -39,28 +36,6 @@ record TrainData(List<String> train, @Nullable String valid, @Nullable Path shar
       throw new UserError("--data " + data + " does not exist: pass a directory with train.jsonl, JSONL files, or a shard directory");
     }
     return new TrainData(List.of(data.split(",")), null, null);
-  }
-
-  /**
-   * A fingerprint of the training data (file names, sizes and modification times), stored in
-   * checkpoints so {@code --resume} can tell "same data, continue" from "new data, retrain".
-   */
-  String fingerprint() {
-    try {
-      MessageDigest sha = MessageDigest.getInstance("SHA-256");
-      for (String pattern : shards == null ? train : List.of(shards.resolve("manifest.json").toString())) {
-        Path p = Path.of(pattern);
-        sha.update(pattern.getBytes(java.nio.charset.StandardCharsets.UTF_8));
-        if (Files.isRegularFile(p)) {
-          sha.update(Files.readAllBytes(p));
-        }
-      }
-      return HexFormat.of().formatHex(sha.digest()).substring(0, 16);
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
-    } catch (NoSuchAlgorithmException e) {
-      throw new IllegalStateException(e);
-    }
   }
 
   /** Every training file the patterns name (globs expanded in their directory). */

@@ -7,43 +7,45 @@ import dev.lorabeam.transforms.DeadLetter;
 import dev.lorabeam.transforms.Example;
 import dev.lorabeam.transforms.PackSequences;
 import dev.lorabeam.transforms.PackedBlock;
-import dev.lorabeam.transforms.PackedBlockCoder;
 import dev.lorabeam.transforms.ReadExamples;
 import dev.lorabeam.transforms.Tokenize;
 import dev.lorabeam.transforms.model.ModelLocator;
-import dev.lorabeam.transforms.shards.ReadShards;
-import dev.lorabeam.transforms.shards.ShardManifest;
 import dev.lorabeam.transforms.model.ModelLocator.ModelNotFoundException;
 import dev.lorabeam.transforms.model.ModelLocator.ResolvedModel;
+import dev.lorabeam.transforms.shards.ReadShards;
+import dev.lorabeam.transforms.shards.ShardManifest;
+import dev.lorabeam.transforms.shards.ShardReader;
 import dev.lorabeam.transforms.tokenizer.TextTokenizer;
 import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.UUID;
 import org.apache.beam.sdk.Pipeline;
 import org.apache.beam.sdk.PipelineResult;
 import org.apache.beam.sdk.coders.KvCoder;
 import org.apache.beam.sdk.coders.VarIntCoder;
+import org.apache.beam.sdk.coders.VarLongCoder;
+import org.apache.beam.sdk.io.GenerateSequence;
 import org.apache.beam.sdk.io.TextIO;
 import org.apache.beam.sdk.options.PipelineOptions;
 import org.apache.beam.sdk.options.PipelineOptionsFactory;
 import org.apache.beam.sdk.transforms.Flatten;
-import org.apache.beam.sdk.transforms.GroupByKey;
 import org.apache.beam.sdk.transforms.MapElements;
 import org.apache.beam.sdk.transforms.ParDo;
 import org.apache.beam.sdk.transforms.SerializableFunction;
-import org.apache.beam.sdk.transforms.View;
 import org.apache.beam.sdk.transforms.WithKeys;
 import org.apache.beam.sdk.values.PCollection;
 import org.apache.beam.sdk.values.PCollectionList;
 import org.apache.beam.sdk.values.PCollectionTuple;
-import org.apache.beam.sdk.values.PCollectionView;
 import org.apache.beam.sdk.values.TypeDescriptors;
 
 /**
- * Builds and runs the training pipeline:
- * ReadExamples → Tokenize → PackSequences → (all blocks, one key) → OrderBatches → TrainLora,
- * with validation blocks as a side input and dead letters written next to the adapters.
+ * Builds and runs the training pipeline on shards: the batch indices of the run
+ * ({@code GenerateSequence}, {@link BatchPlan} computed from the manifest's block count) on one key
+ * → {@link TrainLoraFn}, which reads each batch's rows from the shards. JSONL {@code --data} is
+ * first turned into shards under the adapter path ({@link JsonlBlocks}), its dead letters written
+ * next to the adapters.
  */
 public final class TrainJob {
   private TrainJob() {}
@@ -59,45 +61,42 @@ public final class TrainJob {
     ResolvedModel model = resolveModel(config.model());
     TrainData data = TrainData.resolve(config.data());
     MemorySetup.apply(config.maxMemoryGb(), out);
-    PipelineOptions options = PipelineOptionsFactory.fromArgs(beamArgs).withValidation().create();
-    options.setJobName("lorabeam-train");
-    Pipeline pipeline = Pipeline.create(options);
     TextTokenizer tokenizer = model.tokenizer();
     double meanLemp = DistrustScan.meanEmpirical(config, data);
     String deadLetters = config.adapterDir().resolve("dead-letters.jsonl").toString();
 
-    PCollection<PackedBlock> trainBlocks;
-    PCollection<PackedBlock> validBlocks = null;
-    if (data.shards() != null) {
-      // Shards from `preprocess`: already tokenized and packed; refused if made with another tokenizer or T.
-      trainBlocks = readShards(pipeline, "Train", data.shards(), tokenizer, config);
-      Path valid = data.shards().resolve("valid");
-      if (ShardManifest.exists(valid)) {
-        validBlocks = readShards(pipeline, "Valid", valid, tokenizer, config);
-      }
-    } else {
-      Prepared train = prepare(pipeline, "Train", data.train(), tokenizer, config, meanLemp);
-      writeDeadLetters(train.deadLetters(), deadLetters);
-      trainBlocks = train.blocks();
-      if (data.valid() != null) {
-        validBlocks = prepare(pipeline, "Valid", List.of(data.valid()), tokenizer, config, meanLemp).blocks();
-      }
+    Path shards = data.shards();
+    BadRowReport prepared = null;
+    if (shards == null) {
+      JsonlBlocks.Written written = JsonlBlocks.write(config, data, tokenizer, meanLemp, options(beamArgs), deadLetters);
+      shards = written.dir();
+      prepared = checkBadRows(written.badRows(), config, deadLetters, out);
     }
-    PCollectionView<List<PackedBlock>> validation = validBlocks == null || config.valBatches() == 0
-        ? null
-        : validBlocks.apply("ValidationView", View.asList());
+    Path valid = shards.resolve("valid");
+    boolean validate = config.valBatches() != 0 && ShardManifest.exists(valid);
+    long blocks;
+    DataIdentity identity;
+    try (ShardReader reader = ShardReader.open(shards, tokenizer.fingerprint(), config.trainSeqLength())) {
+      blocks = reader.blocks();
+      identity = new DataIdentity(reader.contentFingerprint(), config.seed(), config.effectiveBatchSize());
+    } catch (ReadShards.ShardMismatchException e) {
+      throw new UserError(e.getMessage(), e);
+    }
+    if (blocks == 0) {
+      throw new UserError("--data " + config.data() + " produced no training blocks (" + shards
+          + " is empty): check the data and " + deadLetters);
+    }
+    BatchPlan plan = BatchPlan.of(blocks, config);
 
+    Pipeline pipeline = Pipeline.create(options(beamArgs));
     double distrustTerm = "additive".equals(config.distrust()) ? config.lambdaWeight() * meanLemp : 0;
-    TrainLoraFn trainer = new TrainLoraFn(config, model.path(), data.fingerprint(), distrustTerm, validation);
-    var batches = trainBlocks
+    String runId = UUID.randomUUID().toString();
+    pipeline
+        .apply("BatchIndices", GenerateSequence.from(0).to(plan.totalSteps()))
         .apply("OneKey", WithKeys.of(0))
-        .setCoder(KvCoder.of(VarIntCoder.of(), PackedBlockCoder.of()))
-        .apply("AllBlocks", GroupByKey.create())
-        .apply("OrderBatches", ParDo.of(new OrderBatchesFn(
-            config.effectiveBatchSize(), config.epochs(), config.maxSteps(), config.seed())))
-        .setCoder(KvCoder.of(VarIntCoder.of(), IndexedBatch.IndexedBatchCoder.of()));
-    var trainLora = ParDo.of(trainer);
-    batches.apply("TrainLora", validation == null ? trainLora : trainLora.withSideInputs(validation));
+        .setCoder(KvCoder.of(VarIntCoder.of(), VarLongCoder.of()))
+        .apply("TrainLora", ParDo.of(new TrainLoraFn(runId, config, model.path(), identity, distrustTerm, plan,
+            shards, validate ? valid : null, tokenizer.fingerprint())));
 
     PipelineResult result;
     try {
@@ -106,15 +105,10 @@ public final class TrainJob {
     } catch (RuntimeException e) {
       throw unwrap(e);
     } finally {
+      TrainLoraFn.closeRun(runId);
       EngineHolder.close();
     }
-    BadRowReport report = BadRowReport.from(result);
-    out.println(report.summary() + (report.badTotal() > 0 ? " — rejected rows are in " + deadLetters : ""));
-    try {
-      report.check(config.maxBadFraction(), deadLetters);
-    } catch (BadRowReport.BadInputException e) {
-      throw new UserError(e.getMessage(), e);
-    }
+    BadRowReport report = prepared != null ? prepared : checkBadRows(BadRowReport.from(result), config, deadLetters, out);
     Path metrics = config.resolvedMetricsFile();
     if (Files.isRegularFile(metrics)) {
       Path chart = config.adapterDir().resolve("loss.png");
@@ -125,14 +119,24 @@ public final class TrainJob {
     return new Result(result, report, model);
   }
 
-  private static PCollection<PackedBlock> readShards(
-      Pipeline pipeline, String name, Path dir, TextTokenizer tokenizer, TrainConfig config) {
-    return pipeline.apply(name + "ReadShards", ReadShards.from(dir, tokenizer.fingerprint(), config.trainSeqLength()));
+  private static PipelineOptions options(String[] beamArgs) {
+    PipelineOptions options = PipelineOptionsFactory.fromArgs(beamArgs).withValidation().create();
+    options.setJobName("lorabeam-train");
+    return options;
   }
 
-  private record Prepared(PCollection<PackedBlock> blocks, PCollection<DeadLetter> deadLetters) {}
+  private static BadRowReport checkBadRows(BadRowReport report, TrainConfig config, String deadLetters, PrintStream out) {
+    out.println(report.summary() + (report.badTotal() > 0 ? " — rejected rows are in " + deadLetters : ""));
+    try {
+      return report.check(config.maxBadFraction(), deadLetters);
+    } catch (BadRowReport.BadInputException e) {
+      throw new UserError(e.getMessage(), e);
+    }
+  }
 
-  private static Prepared prepare(
+  record Prepared(PCollection<PackedBlock> blocks, PCollection<DeadLetter> deadLetters) {}
+
+  static Prepared prepare(
       Pipeline pipeline, String name, List<String> files, TextTokenizer tokenizer, TrainConfig config, double meanLemp) {
     PCollectionTuple read = pipeline.apply(name + "ReadExamples", ReadExamples.from(files));
     Tokenize tokenize = Tokenize.with(tokenizer).withMaskPrompt(config.maskPrompt());
@@ -148,7 +152,7 @@ public final class TrainJob {
     return new Prepared(blocks, dead);
   }
 
-  private static void writeDeadLetters(PCollection<DeadLetter> dead, String path) {
+  static void writeDeadLetters(PCollection<DeadLetter> dead, String path) {
     dead.apply("DeadLetterJson", MapElements.into(TypeDescriptors.strings()).via(DeadLetter::toJson))
         .apply("WriteDeadLetters", TextIO.write().to(path).withoutSharding());
   }
