@@ -155,6 +155,10 @@ public final class TrainCommand implements Callable<Integer> {
   @Option(names = "--resume", description = "Continue from the latest complete checkpoint in --adapter-path.")
   boolean resume;
 
+  @Option(names = "--continue-schedule",
+      description = "With --resume on new data, continue the old learning-rate schedule instead of a fresh warm-up/decay over this run's steps.")
+  boolean continueSchedule;
+
   @Option(names = "--seed", paramLabel = "N", defaultValue = "0", description = "Seed for data order, LoRA init and dropout.")
   long seed;
 
@@ -198,7 +202,7 @@ public final class TrainCommand implements Callable<Integer> {
           learningRate, warmupSteps, lrSchedule, weightDecay, maxGradNorm, gradAccumulation,
           gradCheckpoint, maskPrompt, stepsPerEval, valBatches, saveEvery, adapterPath, resume,
           seed, metricsFile, distrust, alpha, lambdaWeight, computeDtype, keepCheckpoints,
-          maxBadFraction);
+          maxBadFraction, continueSchedule);
     } catch (IllegalArgumentException e) {
       String message = loraAlpha != null && e.getMessage().startsWith("--lora-scale")
           ? "--lora-alpha must be > 0 (got " + loraAlpha + ")" : e.getMessage();

@@ -36,6 +36,15 @@ final class EngineHolder {
   }
 
   /**
+   * An engine for {@code wanted} with freshly initialised adapters and optimizer state: a new
+   * session must not inherit what an earlier session (a failed bundle, say) left in a live engine.
+   */
+  static synchronized Engine acquireFresh(EngineConfig wanted) {
+    close();
+    return acquire(wanted);
+  }
+
+  /**
    * Closes the engine (all of its native memory is returned) and opens it again from the base
    * weights plus the checkpoint's adapters and optimizer state.
    */

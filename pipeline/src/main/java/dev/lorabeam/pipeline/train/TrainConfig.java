@@ -36,6 +36,8 @@ import java.util.Locale;
  * @param alpha distrust α
  * @param lambdaWeight distrust λ for {@code additive}
  * @param maxBadFraction the share of rejected rows above which the run fails
+ * @param continueSchedule on {@code --resume} with new data, keep one learning-rate schedule over
+ *     all runs' steps instead of a fresh warm-up and decay over the new run's steps
  */
 public record TrainConfig(
     String model,
@@ -72,7 +74,8 @@ public record TrainConfig(
     double lambdaWeight,
     String computeDtype,
     int keepCheckpoints,
-    double maxBadFraction)
+    double maxBadFraction,
+    boolean continueSchedule)
     implements Serializable {
 
   private static final long serialVersionUID = 1L;

@@ -50,6 +50,7 @@ public final class TrainConfigBuilder {
   private String computeDtype = "float32";
   private int keepCheckpoints = 3;
   private double maxBadFraction = 0.01;
+  private boolean continueSchedule;
 
   TrainConfigBuilder(String model, String data) {
     this.model = model;
@@ -91,6 +92,7 @@ public final class TrainConfigBuilder {
     b.computeDtype = c.computeDtype();
     b.keepCheckpoints = c.keepCheckpoints();
     b.maxBadFraction = c.maxBadFraction();
+    b.continueSchedule = c.continueSchedule();
     return b;
   }
 
@@ -101,7 +103,7 @@ public final class TrainConfigBuilder {
         learningRate, warmupSteps, lrSchedule, weightDecay, maxGradNorm, gradAccumulation,
         gradCheckpoint, maskPrompt, stepsPerEval, valBatches, saveEvery, adapterPath, resume, seed,
         metricsFile, distrust, alpha, lambdaWeight, computeDtype, keepCheckpoints,
-        maxBadFraction);
+        maxBadFraction, continueSchedule);
   }
 
   public TrainConfigBuilder model(String v) { model = v; return this; }
@@ -139,4 +141,5 @@ public final class TrainConfigBuilder {
   public TrainConfigBuilder computeDtype(String v) { computeDtype = v; return this; }
   public TrainConfigBuilder keepCheckpoints(int v) { keepCheckpoints = v; return this; }
   public TrainConfigBuilder maxBadFraction(double v) { maxBadFraction = v; return this; }
+  public TrainConfigBuilder continueSchedule(boolean v) { continueSchedule = v; return this; }
 }

@@ -6,35 +6,32 @@ import dev.lorabeam.transforms.jobs.PreprocessJob;
 import dev.lorabeam.transforms.model.ModelLocator;
 import dev.lorabeam.transforms.model.ModelLocator.ModelNotFoundException;
 import dev.lorabeam.transforms.model.ModelLocator.ResolvedModel;
-import dev.lorabeam.transforms.pack.PackedBlock;
-import dev.lorabeam.transforms.pack.PackedBlockCoder;
 import dev.lorabeam.transforms.read.BadRowReport;
+import dev.lorabeam.transforms.shards.BlockSetReader;
 import dev.lorabeam.transforms.shards.ReadShards;
 import dev.lorabeam.transforms.shards.ShardManifest;
 import dev.lorabeam.transforms.tokenizer.TextTokenizer;
 import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.List;
 import java.util.Map;
+import java.util.UUID;
 import org.apache.beam.sdk.Pipeline;
 import org.apache.beam.sdk.PipelineResult;
 import org.apache.beam.sdk.coders.KvCoder;
 import org.apache.beam.sdk.coders.VarIntCoder;
+import org.apache.beam.sdk.coders.VarLongCoder;
+import org.apache.beam.sdk.io.GenerateSequence;
 import org.apache.beam.sdk.options.PipelineOptions;
 import org.apache.beam.sdk.options.PipelineOptionsFactory;
-import org.apache.beam.sdk.transforms.GroupByKey;
 import org.apache.beam.sdk.transforms.ParDo;
-import org.apache.beam.sdk.transforms.View;
 import org.apache.beam.sdk.transforms.WithKeys;
-import org.apache.beam.sdk.values.PCollection;
-import org.apache.beam.sdk.values.PCollectionView;
 
 /**
  * Builds and runs the training pipeline. JSONL is first prepared into shards by the same job as
- * {@code preprocess} ({@link BlockSource}); training then reads shards:
- * ReadShards → (all blocks, one key) → OrderBatches → TrainLora, with validation blocks as a side
- * input.
+ * {@code preprocess} ({@link BlockSource}); training then streams from the shards:
+ * BatchIndices (0 … steps−1) → one key → TrainLora, which reads each batch's rows from the shards
+ * in the seeded per-epoch permutation of {@link BatchPlan}. No step holds the data set in memory.
  */
 public final class TrainJob {
   private TrainJob() {}
@@ -61,31 +58,36 @@ public final class TrainJob {
       out.println(report.summary() + (report.badTotal() > 0 ? " — rejected rows are in "
           + config.adapterDir().resolve(ShardManifest.DEAD_LETTERS_FILE) : ""));
     }
+    long blockCount;
+    try (BlockSetReader reader = BlockSetReader.open(blocks.trainDir(), tokenizer.fingerprint(),
+        config.trainSeqLength())) {
+      blockCount = reader.blocks();
+    } catch (ReadShards.ShardMismatchException e) {
+      throw new UserError(e.getMessage(), e);
+    }
+    if (blockCount == 0) {
+      throw new UserError("--data " + config.data() + " produced no training blocks (" + blocks.trainDir()
+          + " is empty): check the data and its dead letters");
+    }
+    BatchPlan plan = BatchPlan.of(blockCount, config);
+    // The data's identity for --resume: the block set's content fingerprint plus the order parameters.
+    DataIdentity identity = new DataIdentity(manifest.blockSetFingerprint(), config.seed(),
+        config.effectiveBatchSize());
+    String validDir = config.valBatches() == 0 ? null : blocks.validDir();
+
     PipelineOptions options = PipelineOptionsFactory.fromArgs(beamArgs).withValidation().create();
     options.setJobName("lorabeam-train");
     DirectChecks.relax(options, beamArgs);
     Pipeline pipeline = Pipeline.create(options);
-    PCollection<PackedBlock> trainBlocks = readShards(pipeline, "Train", blocks.trainDir(), tokenizer, config);
-    PCollection<PackedBlock> validBlocks = blocks.validDir() == null ? null
-        : readShards(pipeline, "Valid", blocks.validDir(), tokenizer, config);
-    PCollectionView<List<PackedBlock>> validation = validBlocks == null || config.valBatches() == 0
-        ? null
-        : validBlocks.apply("ValidationView", View.asList());
-
     double meanLemp = manifest.settings().meanLemp();
     double distrustTerm = "additive".equals(config.distrust()) ? config.lambdaWeight() * meanLemp : 0;
-    // The data's identity for --resume: the content fingerprint of the block set.
-    String dataId = manifest.blockSetFingerprint().substring(0, 16);
-    TrainLoraFn trainer = new TrainLoraFn(config, model.path(), dataId, distrustTerm, validation);
-    var batches = trainBlocks
+    String runId = UUID.randomUUID().toString();
+    pipeline
+        .apply("BatchIndices", GenerateSequence.from(0).to(plan.totalSteps()))
         .apply("OneKey", WithKeys.of(0))
-        .setCoder(KvCoder.of(VarIntCoder.of(), PackedBlockCoder.of()))
-        .apply("AllBlocks", GroupByKey.create())
-        .apply("OrderBatches", ParDo.of(new OrderBatchesFn(
-            config.effectiveBatchSize(), config.epochs(), config.maxSteps(), config.seed())))
-        .setCoder(KvCoder.of(VarIntCoder.of(), IndexedBatch.IndexedBatchCoder.of()));
-    var trainLora = ParDo.of(trainer);
-    batches.apply("TrainLora", validation == null ? trainLora : trainLora.withSideInputs(validation));
+        .setCoder(KvCoder.of(VarIntCoder.of(), VarLongCoder.of()))
+        .apply("TrainLora", ParDo.of(new TrainLoraFn(runId, config, model.path(), identity, distrustTerm, plan,
+            blocks.trainDir(), validDir, tokenizer.fingerprint())));
 
     PipelineResult result;
     try {
@@ -94,6 +96,7 @@ public final class TrainJob {
     } catch (RuntimeException e) {
       throw unwrap(e);
     } finally {
+      TrainLoraFn.closeRun(runId);
       EngineHolder.close();
     }
     Path metrics = config.resolvedMetricsFile();
@@ -106,12 +109,6 @@ public final class TrainJob {
     BadRowReport report = blocks.badRows() != null ? blocks.badRows()
         : new BadRowReport(manifest.counts().rows() - manifest.counts().deadLetters(), Map.of());
     return new Result(result, report, model);
-  }
-
-  private static PCollection<PackedBlock> readShards(
-      Pipeline pipeline, String name, String dir, TextTokenizer tokenizer, TrainConfig config) {
-    return pipeline.apply(name + "ReadShards",
-        ReadShards.from(Path.of(dir), tokenizer.fingerprint(), config.trainSeqLength()));
   }
 
   /** {@code --model} resolved without downloading; a missing model is a user error with the command to fix it. */

@@ -10,6 +10,7 @@ import dev.lorabeam.pipeline.memory.ProcessMemory;
 import dev.lorabeam.transforms.UserError;
 import dev.lorabeam.transforms.pack.PackedBlock;
 import dev.lorabeam.transforms.pack.TrainBatch;
+import dev.lorabeam.transforms.shards.BlockSetReader;
 import java.nio.file.Path;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -21,8 +22,9 @@ import org.slf4j.LoggerFactory;
 
 /**
  * One training run inside one process: the engine, the schedule, checkpoints, reloads, validation,
- * metrics and progress. {@link TrainLoraFn} feeds it batches in index order; it knows nothing of
- * Beam, so it reads top to bottom like a plain training loop.
+ * metrics and progress. It reads each batch's rows from the shards as {@link BatchPlan} says;
+ * {@link TrainLoraFn} says when batch i may run. It knows nothing of Beam, so it reads top to
+ * bottom like a plain training loop.
  */
 final class TrainingSession implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(TrainingSession.class);
@@ -38,11 +40,14 @@ final class TrainingSession implements AutoCloseable {
   }
 
   private final TrainConfig config;
-  private final String dataFingerprint;
+  private final DataIdentity identity;
   private final double distrustTerm;
   private final CheckpointStore store;
   private final MetricsWriter metrics;
   private final ProgressReporter progress;
+  private final BatchPlan plan;
+  private final BlockSetReader trainBlocks;
+  private final @Nullable BlockSetReader validBlocks;
   private final long totalSteps;
   private final LrSchedule schedule;
   private final long startNanos = System.nanoTime();
@@ -50,99 +55,110 @@ final class TrainingSession implements AutoCloseable {
   private Engine engine;
   Position position;
   private @Nullable Path latestCheckpoint;
+  private long checkpointIndex;
   private double lossSum;
   private long lossCount;
   private boolean closed;
-  private @Nullable List<PackedBlock> validationOrder;
+  private int permutationEpoch = -1;
+  private int[] permutation;
+  /** The {@link TrainLoraFn} instance that closes this session at teardown (the last to adopt it). */
+  Object owner;
 
+  /**
+   * @param committed the latest checkpoint this run committed (from Beam state), or null; the
+   *     session then restores as {@link SessionRestore} says, never from anything else
+   */
   TrainingSession(
       TrainConfig config,
       Path model,
-      String dataFingerprint,
+      DataIdentity identity,
       double distrustTerm,
-      long runSteps,
-      @Nullable Position fromState,
-      @Nullable Path stateCheckpoint) {
+      BatchPlan plan,
+      BlockSetReader trainBlocks,
+      @Nullable BlockSetReader validBlocks,
+      @Nullable Path committed) {
     this.config = config;
-    this.dataFingerprint = dataFingerprint;
+    this.identity = identity;
     this.distrustTerm = distrustTerm;
+    this.plan = plan;
+    this.trainBlocks = trainBlocks;
+    this.validBlocks = validBlocks;
     this.store = new CheckpointStore(Path.of(config.adapterPath()), config.keepCheckpoints());
-    this.engine = EngineHolder.acquire(config.toEngineConfig(model));
-    this.position = restore(fromState, stateCheckpoint);
+    this.engine = EngineHolder.acquireFresh(config.toEngineConfig(model));
+    SessionRestore.Restored restored = SessionRestore.restore(config, identity, store, committed, engine);
+    this.position = restored.position();
+    this.latestCheckpoint = restored.checkpoint();
+    this.checkpointIndex = restored.checkpointIndex();
     this.startTokens = position.tokensSeen();
-    this.totalSteps = position.stepOffset() + runSteps;
-    this.schedule = LrSchedule.of(config.lrSchedule(), config.learningRate(), config.warmupSteps(), totalSteps);
+    this.totalSteps = position.stepOffset() + plan.totalSteps();
+    this.schedule = config.continueSchedule()
+        ? LrSchedule.of(config, totalSteps)        // one schedule over every run since the first
+        : LrSchedule.of(config, plan.totalSteps()); // this data's own warm-up and decay
     this.metrics = new MetricsWriter(config.resolvedMetricsFile(), position.step() > 0);
     this.progress = new ProgressReporter(totalSteps, position.step());
-  }
-
-  /** Restores from Beam state (same process) or, with --resume, from the latest checkpoint. */
-  private Position restore(@Nullable Position fromState, @Nullable Path stateCheckpoint) {
-    if (fromState != null) {
-      latestCheckpoint = stateCheckpoint;
-      if (stateCheckpoint != null) {
-        engine = EngineHolder.reload(stateCheckpoint);
-      }
-      return fromState;
-    }
-    if (!config.resume()) {
-      return new Position(0, 0, 0, 0);
-    }
-    Optional<CheckpointStore.Checkpoint> latest = store.latest();
-    if (latest.isEmpty()) {
-      ProgressReporter.printLine("--resume: no complete checkpoint under " + config.adapterPath() + "; starting from step 0");
-      return new Position(0, 0, 0, 0);
-    }
-    CheckpointStore.Checkpoint checkpoint = latest.get();
-    CheckpointStore.Manifest manifest = checkpoint.manifest();
-    try {
-      config.checkResumableFrom(TrainConfig.fromJson(manifest.config()));
-    } catch (IllegalArgumentException e) {
-      throw new UserError("--resume: " + checkpoint.dir() + " cannot continue with these flags: " + e.getMessage(), e);
-    }
-    engine.loadAdapters(checkpoint.dir());
-    engine.loadOptimizerState(checkpoint.dir().resolve(CheckpointStore.OPTIMIZER_FILE));
-    latestCheckpoint = checkpoint.dir();
-    boolean sameData = dataFingerprint.equals(manifest.dataFingerprint());
-    Position resumed = sameData
-        ? new Position(manifest.step(), manifest.tokensSeen(), manifest.nextIndex(), manifest.stepOffset())
-        : new Position(manifest.step(), manifest.tokensSeen(), 0, manifest.step());
-    ProgressReporter.printLine(String.format(
-        "Resumed from %s at step %d (%s)", checkpoint.dir(), manifest.step(),
-        sameData ? "same data: continuing where it stopped" : "new data: training on it from its first batch"));
-    return resumed;
   }
 
   boolean finished() {
     return position.step() >= totalSteps;
   }
 
+  /** 0-based index of the next batch to train, in this data's {@link BatchPlan}. */
+  long nextIndex() {
+    return position.nextIndex();
+  }
+
   Optional<Path> latestCheckpoint() {
     return Optional.ofNullable(latestCheckpoint);
   }
 
-  /** One optimizer step on {@code batch}, then whatever falls due at the new step. */
-  StepMetrics train(IndexedBatch indexed, List<PackedBlock> validation) {
+  /** Data position at the latest checkpoint: batches before it never need training again. */
+  long checkpointIndex() {
+    return checkpointIndex;
+  }
+
+  /** Learning rate of the 1-based global step: this data's own schedule unless --continue-schedule. */
+  double learningRate(long step) {
+    return config.continueSchedule() ? schedule.at(step) : schedule.at(step - position.stepOffset());
+  }
+
+  /** One optimizer step on batch {@link #nextIndex()}, then whatever falls due at the new step. */
+  StepMetrics trainNext() {
+    long index = position.nextIndex();
+    int epoch = plan.epochOf(index);
     long step = position.step() + 1;
-    double lr = schedule.at(step);
-    StepResult result = runStep(toEngineBatch(indexed.batch()), lr, step);
+    double lr = learningRate(step);
+    StepResult result = runStep(toEngineBatch(batchAt(index, epoch)), lr, step);
     position = position.advance(result.trainedTokens());
     Double valLoss = null;
     boolean last = finished();
-    if (config.valBatches() != 0 && !validation.isEmpty()
+    if (config.valBatches() != 0 && validBlocks != null && validBlocks.blocks() > 0
         && (last || (config.stepsPerEval() > 0 && step % config.stepsPerEval() == 0))) {
-      valLoss = validate(validation);
+      valLoss = validate(validBlocks);
     }
     StepMetrics m = metricsFor(step, lr, result, valLoss);
     metrics.write(m);
     progress.update(m);
     if (last || (config.saveEvery() > 0 && step % config.saveEvery() == 0)) {
-      saveCheckpoint(indexed.epoch());
+      saveCheckpoint(epoch);
     }
     if (!last && config.reloadInterval() > 0 && step % config.reloadInterval() == 0) {
-      reload(indexed.epoch());
+      reload(epoch);
     }
     return m;
+  }
+
+  /** The rows of batch {@code index}, read from the shards (one epoch's permutation is cached). */
+  private TrainBatch batchAt(long index, int epoch) {
+    if (epoch != permutationEpoch) {
+      permutation = plan.permutation(epoch);
+      permutationEpoch = epoch;
+    }
+    long[] rows = plan.rows(index, permutation);
+    List<PackedBlock> blocks = new ArrayList<>(rows.length);
+    for (long row : rows) {
+      blocks.add(trainBlocks.block(row));
+    }
+    return new TrainBatch(blocks);
   }
 
   private StepResult runStep(Batch batch, double lr, long step) {
@@ -186,21 +202,21 @@ final class TrainingSession implements AutoCloseable {
     return rss < 0 ? -1 : rss / 1e9;
   }
 
-  /** Plain CE over the trained targets of the first --val-batches validation batches (all with -1). */
-  private double validate(List<PackedBlock> unordered) {
-    if (validationOrder == null) {
-      // The side input's order is the runner's; a canonical order makes --val-batches pick the same blocks every run.
-      validationOrder = new ArrayList<>(unordered);
-      validationOrder.sort(OrderBatchesFn.CANONICAL);
-    }
-    List<PackedBlock> blocks = validationOrder;
+  /**
+   * Plain CE over the trained targets of the first --val-batches validation batches (all with -1), in
+   * the shards' order, so every evaluation of every run sees the same blocks; read a batch at a time.
+   */
+  private double validate(BlockSetReader blocks) {
     int rows = config.batchSize();
-    int limit = config.valBatches() < 0 ? Integer.MAX_VALUE : config.valBatches();
+    long limit = config.valBatches() < 0 ? Long.MAX_VALUE : config.valBatches();
     double ceSum = 0;
     long targets = 0;
-    for (int start = 0, n = 0; start < blocks.size() && n < limit; start += rows, n++) {
-      List<PackedBlock> chunk = blocks.subList(start, Math.min(blocks.size(), start + rows));
-      LossResult loss = engine.evalLoss(toEngineBatch(new TrainBatch(new ArrayList<>(chunk))));
+    for (long start = 0, n = 0; start < blocks.blocks() && n < limit; start += rows, n++) {
+      List<PackedBlock> chunk = new ArrayList<>(rows);
+      for (long i = start; i < Math.min(blocks.blocks(), start + rows); i++) {
+        chunk.add(blocks.block(i));
+      }
+      LossResult loss = engine.evalLoss(toEngineBatch(new TrainBatch(chunk)));
       ceSum += loss.loss() * loss.trainedTokens();
       targets += loss.trainedTokens();
     }
@@ -213,9 +229,10 @@ final class TrainingSession implements AutoCloseable {
     engine.saveOptimizerState(tmp.resolve(CheckpointStore.OPTIMIZER_FILE));
     CheckpointStore.Manifest manifest = new CheckpointStore.Manifest(
         CheckpointStore.FORMAT_VERSION, position.step(), position.tokensSeen(), position.nextIndex(),
-        position.stepOffset(), epoch, config.seed(), dataFingerprint, config.toJson(), Instant.now().toString(),
+        position.stepOffset(), epoch, config.seed(), identity.toString(), config.toJson(), Instant.now().toString(),
         null);
     latestCheckpoint = store.commit(tmp, manifest).dir();
+    checkpointIndex = position.nextIndex();
   }
 
   /** Closes the engine (all native memory freed) and reopens it from base weights + checkpoint. */
@@ -232,6 +249,10 @@ final class TrainingSession implements AutoCloseable {
     return new Batch(batch.size(), batch.seqLength(), batch.tokens(), batch.segments(), batch.weights());
   }
 
+  boolean isClosed() {
+    return closed;
+  }
+
   @Override
   public void close() {
     if (closed) {
@@ -240,6 +261,10 @@ final class TrainingSession implements AutoCloseable {
     closed = true;
     progress.close();
     metrics.close();
+    trainBlocks.close();
+    if (validBlocks != null) {
+      validBlocks.close();
+    }
     EngineHolder.close();
   }
 }

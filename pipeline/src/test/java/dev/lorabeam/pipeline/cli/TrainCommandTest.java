@@ -42,7 +42,8 @@ public class TrainCommandTest {
   public void flagsBuildTheConfigAndBeamOptionsArePassedThrough() {
     TrainCommand command = parse("--batch-size", "2", "--lora-rank", "16", "--lora-alpha", "32",
         "--quantize", "4", "--max-steps", "50", "--target-modules", "q,v", "--distrust", "weighted",
-        "--runner=DirectRunner", "--targetParallelism=1", "--resume", "--max-memory", "24");
+        "--runner=DirectRunner", "--targetParallelism=1", "--resume", "--max-memory", "24",
+        "--continue-schedule");
     TrainConfig c = command.toConfig();
     assertEquals(2, c.batchSize());
     assertEquals(2.0, c.loraScale(), 0);
@@ -52,6 +53,7 @@ public class TrainCommandTest {
     assertEquals("weighted", c.distrust());
     assertEquals(24.0, c.maxMemoryGb(), 0);
     assertTrue(c.resume());
+    assertTrue(c.continueSchedule());
     assertArrayEquals(new String[] {"--runner=DirectRunner", "--targetParallelism=1"}, command.beamArgs());
   }
 
@@ -72,7 +74,7 @@ public class TrainCommandTest {
         "--lora-rank", "--lora-scale", "--lora-alpha", "--lora-layers", "--lora-dropout", "--target-modules",
         "--quantize", "--train-seq-length", "--max-steps", "--epochs", "--learning-rate", "--warmup-steps",
         "--lr-schedule", "--weight-decay", "--max-grad-norm", "--grad-accumulation", "--grad-checkpoint",
-        "--mask-prompt", "--steps-per-eval", "--val-batches", "--save-every", "--adapter-path", "--resume",
+        "--mask-prompt", "--steps-per-eval", "--val-batches", "--save-every", "--adapter-path", "--resume", "--continue-schedule",
         "--seed", "--metrics-file", "--distrust", "--alpha", "--lambda-weight")) {
       assertTrue("help lacks " + flag + ":\n" + help, help.contains(flag));
     }

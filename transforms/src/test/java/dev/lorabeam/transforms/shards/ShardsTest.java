@@ -212,4 +212,22 @@ public class ShardsTest {
       }
     }
   }
+
+  @Test
+  public void theBlockSetReaderReadsEveryBlockByGlobalIndexWithFewFilesOpen() throws Exception {
+    Path dir = written("set");
+    List<PackedBlock> sequential = readAll(dir);
+    try (BlockSetReader reader = BlockSetReader.open(dir.toString(), FP, T)) {
+      assertEquals(sequential.size(), reader.blocks());
+      // Backwards, then in a stride, so the reader moves between shards both ways.
+      for (long i = reader.blocks() - 1; i >= 0; i--) {
+        assertEquals("block " + i, sequential.get((int) i), reader.block(i));
+      }
+      for (long i = 0; i < reader.blocks(); i += 5) {
+        assertEquals("block " + i, sequential.get((int) i), reader.block(i));
+      }
+      assertThrows(IndexOutOfBoundsException.class, () -> reader.block(reader.blocks()));
+    }
+    assertThrows(ReadShards.ShardMismatchException.class, () -> BlockSetReader.open(dir.toString(), FP, T * 2));
+  }
 }
