@@ -8,10 +8,12 @@ import dev.lorabeam.pipeline.train.TrainJob;
 import dev.lorabeam.transforms.UserError;
 import dev.lorabeam.transforms.model.ModelLocator;
 import dev.lorabeam.transforms.model.ModelLocator.ResolvedModel;
+import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.Paths;
+import java.util.Comparator;
 import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -91,12 +93,42 @@ public final class DemoCommand implements Callable<Integer> {
     out.println(DemoSummary.describe(metrics));
     out.println(DemoSummary.beforeAfter(before, after, metrics.isEmpty() ? 0 : metrics.get(metrics.size() - 1).step()));
     out.println(DemoSummary.replies(PROMPT, baseReply, adaptedReply));
-    // HOOK (issue 9, items 1-2): when `fuse` and `evaluate` are on main, run them here, e.g.
-    //   fuse --model smollm2-135m --adapter-path <output> --output <output>/fused
-    //   evaluate --model smollm2-135m --adapter-path <output> --data data/persona --split valid
-    // so the demo ends with the fused model and evaluate's base-vs-adapted table.
     out.flush();
-    return 0;
+    return fuseAndEvaluate(out, data) ? 0 : 1;
+  }
+
+  /**
+   * The rest of the life cycle: the adapters fused into the base (a Hugging Face directory that
+   * mlx-lm loads), then that fused model evaluated on the held-out conversations, as a user would.
+   */
+  private boolean fuseAndEvaluate(PrintWriter out, Path data) throws IOException {
+    Path fused = output.resolve("fused");
+    deleteTree(fused);  // the demo's own output from an earlier run; fuse refuses a non-empty --output
+    String[] fuse = {"fuse", "--model", ModelLocator.DEMO_ALIAS, "--adapter-path", output.toString(),
+        "--output", fused.toString(), "--dequantize"};
+    String[] evaluate = {"evaluate", "--model", fused.toString(), "--data", data.toString(), "--split", "valid",
+        "--mask-prompt", "--no-mlx-lm-pad-target"};
+    for (String[] command : List.of(fuse, evaluate)) {
+      out.println();
+      out.println("$ lorabeam " + String.join(" ", command));
+      out.flush();
+      if (LorabeamCli.newCommandLine().setOut(out).execute(command) != 0) {
+        return false;
+      }
+    }
+    out.println("(the fused model scores what base + adapters scored above: the adapters are in its weights now)");
+    return true;
+  }
+
+  private static void deleteTree(Path dir) throws IOException {
+    if (!Files.exists(dir)) {
+      return;
+    }
+    try (var paths = Files.walk(dir)) {
+      for (Path p : paths.sorted(Comparator.reverseOrder()).toList()) {
+        Files.delete(p);
+      }
+    }
   }
 
   /** The repository root: -Dlorabeam.root (set by exec:java), else the working directory. */

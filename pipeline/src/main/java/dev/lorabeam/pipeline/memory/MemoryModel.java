@@ -23,8 +23,12 @@ public final class MemoryModel {
   static final double ACT_PER_KV = 2;
   /** Attention on CPU is not fused: the softmax probabilities (B, H, T, T) stay for the backward pass. */
   static final double ATTN_SCORE_COPIES = 1;
-  /** logits, softmax, the scatter of the target pick, and dlogits: (B, T, V) float32 each. */
-  static final double LOGIT_COPIES = 4;
+  /**
+   * (B, T, V) float32 copies of the logits alive at the peak. The engine's chunked LM head
+   * ({@code head_loss.cpp}) never holds logits, softmax and dlogits of the whole batch at once;
+   * measured peaks (MemoryModelTest) fit two full-size copies, where the unchunked head needed four.
+   */
+  static final double LOGIT_COPIES = 2;
   /** LoRA parameters, AdamW m and v (resident) and the gradients (float32). */
   static final double LORA_COPIES = 4;
   /** MLX's fixed working set on top of the arrays above (graph, small buffers), bytes. */

@@ -21,7 +21,7 @@ final class FlinkClusterConfig {
 
   /** TaskManager: heap 64 + 256 MB, direct 64 + 32 + 64 MB, see {@link #flinkConf}. */
   static final List<String> TASK_MANAGER_JVM = List.of("-Xms64m", "-Xmx320m",
-      "-XX:MaxDirectMemorySize=160m", "-XX:MaxMetaspaceSize=256m", "-XX:+UseSerialGC",
+      "-XX:MaxDirectMemorySize=288m", "-XX:MaxMetaspaceSize=256m", "-XX:+UseSerialGC",
       "-Dai.djl.offline=true", "-Dorg.slf4j.simpleLogger.log.org.apache.flink=info");
 
   private FlinkClusterConfig() {}
@@ -54,11 +54,13 @@ final class FlinkClusterConfig {
     c.put("taskmanager.cpu.cores", "1");
     c.put("taskmanager.memory.framework.heap.size", "64m");
     c.put("taskmanager.memory.task.heap.size", "256m");
-    c.put("taskmanager.memory.framework.off-heap.size", "64m");
+    // Flink's default (128m): its sort-merge batch shuffle reads through a 64m direct pool carved from it.
+    c.put("taskmanager.memory.framework.off-heap.size", "128m");
     c.put("taskmanager.memory.task.off-heap.size", "32m");
     c.put("taskmanager.memory.managed.size", "64m");
-    c.put("taskmanager.memory.network.min", "64m");
-    c.put("taskmanager.memory.network.max", "64m");
+    // preprocess's shuffles need more than 2048 buffers of 32 KiB at parallelism 2 (64m failed with "Insufficient number of network buffers").
+    c.put("taskmanager.memory.network.min", "128m");
+    c.put("taskmanager.memory.network.max", "128m");
     c.put("taskmanager.memory.jvm-metaspace.size", "256m");
     c.put("taskmanager.memory.jvm-overhead.min", "64m");
     c.put("taskmanager.memory.jvm-overhead.max", "64m");

@@ -150,12 +150,35 @@ public final class StandaloneFlinkCluster implements AutoCloseable {
     }
   }
 
+  /**
+   * What flink-dist's config passes every Flink JVM on Java 17 ({@code env.java.opts.all}): Flink and
+   * Kryo reach into these packages by reflection (serializers, and the error-message enrichment that
+   * otherwise hides a task's real failure behind an InaccessibleObjectException).
+   */
+  private static final List<String> JAVA17_OPENS = List.of(
+      "--add-exports=java.base/sun.net.util=ALL-UNNAMED",
+      "--add-exports=java.rmi/sun.rmi.registry=ALL-UNNAMED",
+      "--add-exports=java.security.jgss/sun.security.krb5=ALL-UNNAMED",
+      "--add-opens=java.base/java.lang=ALL-UNNAMED",
+      "--add-opens=java.base/java.net=ALL-UNNAMED",
+      "--add-opens=java.base/java.io=ALL-UNNAMED",
+      "--add-opens=java.base/java.nio=ALL-UNNAMED",
+      "--add-opens=java.base/sun.nio.ch=ALL-UNNAMED",
+      "--add-opens=java.base/java.lang.reflect=ALL-UNNAMED",
+      "--add-opens=java.base/java.text=ALL-UNNAMED",
+      "--add-opens=java.base/java.time=ALL-UNNAMED",
+      "--add-opens=java.base/java.util=ALL-UNNAMED",
+      "--add-opens=java.base/java.util.concurrent=ALL-UNNAMED",
+      "--add-opens=java.base/java.util.concurrent.atomic=ALL-UNNAMED",
+      "--add-opens=java.base/java.util.concurrent.locks=ALL-UNNAMED");
+
   private void spawn(String name, List<String> jvmArgs, String mainClass, String... args)
       throws IOException {
     Path log = dir.resolve("log").resolve(name + ".log");
     Files.createDirectories(log.getParent());
     List<String> cmd = new ArrayList<>();
     cmd.add(JvmClasspath.javaLauncher());
+    cmd.addAll(JAVA17_OPENS);
     cmd.addAll(jvmArgs);
     cmd.add("-cp");
     cmd.add(JvmClasspath.joined(StandaloneFlinkCluster.class.getClassLoader()));
