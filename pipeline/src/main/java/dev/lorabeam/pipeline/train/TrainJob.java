@@ -1,5 +1,6 @@
 package dev.lorabeam.pipeline.train;
 
+import dev.lorabeam.engine.Distributed;
 import dev.lorabeam.pipeline.cli.UserError;
 import dev.lorabeam.pipeline.memory.MemorySetup;
 import dev.lorabeam.transforms.BadRowReport;
@@ -58,6 +59,9 @@ public final class TrainJob {
   public static Result run(TrainConfig config, String[] beamArgs, PrintStream out) {
     ResolvedModel model = resolveModel(config.model());
     TrainData data = TrainData.resolve(config.data());
+    // Data parallel (mlx.launch): join the ranks and refuse to start unless they all train the same thing.
+    Distributed.World world = DataParallel.join(config, System.getenv());
+    DataParallel.checkAgreement(world, DataParallel.modelFingerprint(model.path()), config.toJson(), data.fingerprint());
     MemorySetup.apply(config.maxMemoryGb(), out);
     PipelineOptions options = PipelineOptionsFactory.fromArgs(beamArgs).withValidation().create();
     options.setJobName("lorabeam-train");
@@ -77,7 +81,9 @@ public final class TrainJob {
       }
     } else {
       Prepared train = prepare(pipeline, "Train", data.train(), tokenizer, config, meanLemp);
-      writeDeadLetters(train.deadLetters(), deadLetters);
+      if (world.writer()) {
+        writeDeadLetters(train.deadLetters(), deadLetters);
+      }
       trainBlocks = train.blocks();
       if (data.valid() != null) {
         validBlocks = prepare(pipeline, "Valid", List.of(data.valid()), tokenizer, config, meanLemp).blocks();
@@ -116,7 +122,7 @@ public final class TrainJob {
       throw new UserError(e.getMessage(), e);
     }
     Path metrics = config.resolvedMetricsFile();
-    if (Files.isRegularFile(metrics)) {
+    if (world.writer() && Files.isRegularFile(metrics)) {
       Path chart = config.adapterDir().resolve("loss.png");
       LossChart.write(metrics, chart);
       out.printf("Adapters: %s (mlx-lm format); metrics: %s; loss curve: %s%n",

@@ -1,6 +1,7 @@
 package dev.lorabeam.pipeline.train;
 
 import dev.lorabeam.engine.Batch;
+import dev.lorabeam.engine.Distributed;
 import dev.lorabeam.engine.Engine;
 import dev.lorabeam.engine.LossResult;
 import dev.lorabeam.engine.Mlx;
@@ -41,7 +42,8 @@ final class TrainingSession implements AutoCloseable {
   private final String dataFingerprint;
   private final double distrustTerm;
   private final CheckpointStore store;
-  private final MetricsWriter metrics;
+  private final Distributed.World world = Distributed.world();  // rank 0 alone writes files and progress
+  private final @Nullable MetricsWriter metrics;
   private final ProgressReporter progress;
   private final long totalSteps;
   private final LrSchedule schedule;
@@ -72,8 +74,8 @@ final class TrainingSession implements AutoCloseable {
     this.startTokens = position.tokensSeen();
     this.totalSteps = position.stepOffset() + runSteps;
     this.schedule = LrSchedule.of(config.lrSchedule(), config.learningRate(), config.warmupSteps(), totalSteps);
-    this.metrics = new MetricsWriter(config.resolvedMetricsFile(), position.step() > 0);
-    this.progress = new ProgressReporter(totalSteps, position.step());
+    this.metrics = world.writer() ? new MetricsWriter(config.resolvedMetricsFile(), position.step() > 0) : null;
+    this.progress = world.writer() ? new ProgressReporter(totalSteps, position.step()) : ProgressReporter.NOOP;
   }
 
   /** Restores from Beam state (same process) or, with --resume, from the latest checkpoint. */
@@ -125,7 +127,7 @@ final class TrainingSession implements AutoCloseable {
   StepMetrics train(IndexedBatch indexed, List<PackedBlock> validation) {
     long step = position.step() + 1;
     double lr = schedule.at(step);
-    StepResult result = runStep(toEngineBatch(indexed.batch()), lr, step);
+    StepResult result = runStep(toEngineBatch(DataParallel.rowsOfThisRank(indexed.batch(), world)), lr, step);
     position = position.advance(result.trainedTokens());
     Double valLoss = null;
     boolean last = finished();
@@ -134,7 +136,9 @@ final class TrainingSession implements AutoCloseable {
       valLoss = validate(validation);
     }
     StepMetrics m = metricsFor(step, lr, result, valLoss);
-    metrics.write(m);
+    if (metrics != null) {
+      metrics.write(m);
+    }
     progress.update(m);
     if (last || (config.saveEvery() > 0 && step % config.saveEvery() == 0)) {
       saveCheckpoint(indexed.epoch());
@@ -149,7 +153,12 @@ final class TrainingSession implements AutoCloseable {
     StepResult result;
     long start = System.nanoTime();
     try {
-      result = engine.step(batch, lr);
+      RankWatchdog.arm("step " + step);
+      try {
+        result = engine.step(batch, lr);
+      } finally {
+        RankWatchdog.disarm();
+      }
       StepTiming.record(start, System.nanoTime());
     } catch (MlxException e) {
       throw OutOfMemory.isOutOfMemory(e) ? OutOfMemory.explain(e, config, latestCheckpoint) : e;
@@ -208,6 +217,11 @@ final class TrainingSession implements AutoCloseable {
   }
 
   private void saveCheckpoint(int epoch) {
+    if (!world.writer()) {
+      // Rank 0 writes this checkpoint from the same state; name it so messages point at it.
+      latestCheckpoint = Path.of(config.adapterPath()).resolve(CheckpointStore.dirName(position.step()));
+      return;
+    }
     Path tmp = store.begin(position.step());
     engine.saveAdapters(tmp);
     engine.saveOptimizerState(tmp.resolve(CheckpointStore.OPTIMIZER_FILE));
@@ -224,8 +238,24 @@ final class TrainingSession implements AutoCloseable {
       saveCheckpoint(epoch);
     }
     long before = Mlx.activeMemory();
-    engine = EngineHolder.reload(latestCheckpoint);
+    engine = world.writer() ? EngineHolder.reload(latestCheckpoint) : reloadFromOwnCopy();
     LOG.debug("reloaded at step {}: active memory {} MB -> {} MB", position.step(), before >> 20, Mlx.activeMemory() >> 20);
+  }
+
+  /**
+   * Ranks other than 0 reload from their own copy of the state (identical to rank 0's checkpoint),
+   * so a reload never waits on another host's disk or on rank 0 finishing its write.
+   */
+  private Engine reloadFromOwnCopy() {
+    Path dir = Path.of(System.getProperty("java.io.tmpdir"), "lorabeam-rank" + world.rank() + "-" + ProcessHandle.current().pid());
+    try {
+      java.nio.file.Files.createDirectories(dir);
+      engine.saveAdapters(dir);
+      engine.saveOptimizerState(dir.resolve(CheckpointStore.OPTIMIZER_FILE));
+      return EngineHolder.reload(dir);
+    } catch (java.io.IOException e) {
+      throw new java.io.UncheckedIOException("rank " + world.rank() + ": cannot write its reload copy to " + dir, e);
+    }
   }
 
   static Batch toEngineBatch(TrainBatch batch) {
@@ -238,8 +268,10 @@ final class TrainingSession implements AutoCloseable {
       return;
     }
     closed = true;
-    progress.close();
-    metrics.close();
+    if (metrics != null) {
+      progress.close();
+      metrics.close();
+    }
     EngineHolder.close();
   }
 }
