@@ -16,6 +16,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.stream.Collectors;
 import java.util.stream.Stream;
+import org.checkerframework.checker.nullness.qual.Nullable;
 
 /**
  * Data-parallel training: one trainer process per rank, started by {@code mlx.launch} (or with the
@@ -118,6 +119,24 @@ public final class DataParallel {
           + String.join("; ", problems) + (world.rank() == 0 ? "" : " (this is rank " + world.rank() + ")")
           + ". Launch every rank with the same flags, the same model file and the same data.");
     }
+  }
+
+  /**
+   * A collective failed (MLX's ring backend reports a peer whose socket closed): the other ranks
+   * cannot go on without it. Names this rank, its peers and the checkpoint to resume from.
+   */
+  static UserError peerLost(World world, long step, RuntimeException cause, @Nullable Path checkpoint) {
+    StringBuilder peers = new StringBuilder();
+    for (int r = 0; r < world.size(); r++) {
+      if (r != world.rank()) {
+        peers.append(peers.length() == 0 ? "rank " : ", rank ").append(r);
+      }
+    }
+    return new UserError(String.format(
+        "rank %d of %d stopped at step %d: the step's all-reduce failed, so a peer rank (%s) died or lost its "
+            + "connection (%s). The last checkpoint is %s; restart all ranks with --resume.",
+        world.rank(), world.size(), step, peers, cause.getMessage(),
+        checkpoint == null ? "none (no checkpoint was written yet)" : checkpoint), cause);
   }
 
   /** The model's identity across hosts: file names and sizes (paths and times differ between machines). */

@@ -161,7 +161,10 @@ final class TrainingSession implements AutoCloseable {
       }
       StepTiming.record(start, System.nanoTime());
     } catch (MlxException e) {
-      throw OutOfMemory.isOutOfMemory(e) ? OutOfMemory.explain(e, config, latestCheckpoint) : e;
+      if (OutOfMemory.isOutOfMemory(e)) {
+        throw OutOfMemory.explain(e, config, latestCheckpoint);
+      }
+      throw world.size() > 1 ? DataParallel.peerLost(world, step, e, latestCheckpoint) : e;
     }
     long peak = result.peakMemoryBytes();  // the engine resets MLX's peak counter when the step starts
     if (peak > Mlx.memoryLimit()) {

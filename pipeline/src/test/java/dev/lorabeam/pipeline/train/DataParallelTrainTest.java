@@ -92,7 +92,7 @@ public class DataParallelTrainTest {
     Path out = TMP.newFolder("mismatch").toPath();
     try (RankLauncher launcher = new RankLauncher(TMP.getRoot().toPath())) {
       List<RankLauncher.Rank> ranks = launcher.ring("mismatch",
-          List.of(args(out, 4), args(out, 4, "--learning-rate", "1e-3")), List.of());
+          List.of(args(out, 4), args(out, 4, "--weight-decay", "0.02")), List.of());
       for (RankLauncher.Rank r : ranks) {
         int code = RankLauncher.await(r, BOUND_S);
         String log = r.output();
