@@ -105,10 +105,23 @@ public class DataParallelTrainTest {
 
   @Test
   public void whenOneRankIsKilledTheOtherStopsWithinTheBoundNamingIt() throws Exception {
-    Path out = TMP.newFolder("killed").toPath();
+    String log = stopRankOneMidRun("killed", false);
+    assertTrue(log, log.contains("rank 0 of 2 stopped") && log.contains("rank 1"));
+  }
+
+  @Test
+  public void whenOneRankHangsTheWatchdogStopsTheOtherWithinTheBound() throws Exception {
+    String log = stopRankOneMidRun("hung", true);
+    assertTrue(log, log.contains("rank 0 of 2 stopped") && log.contains("did not complete within 20 s")
+        && log.contains("(rank 1) died or hangs"));
+  }
+
+  /** Trains 2 ranks until rank 0 has a checkpoint, then kills (or SIGSTOPs) rank 1; rank 0's output. */
+  private static String stopRankOneMidRun(String name, boolean hang) throws Exception {
+    Path out = TMP.newFolder(name).toPath();
     try (RankLauncher launcher = new RankLauncher(TMP.getRoot().toPath())) {
       List<String> a = args(out, 3000, "--keep-checkpoints", "2");
-      List<RankLauncher.Rank> ranks = launcher.ring("killed", List.of(a, a), List.of("LORABEAM_RANK_TIMEOUT_S=20"));
+      List<RankLauncher.Rank> ranks = launcher.ring(name, List.of(a, a), List.of("LORABEAM_RANK_TIMEOUT_S=20"));
       Path metrics = out.resolve("metrics.jsonl");
       long deadline = System.nanoTime() + BOUND_S * 1_000_000_000L;
       while (!(Files.exists(out.resolve("checkpoints")) && Files.exists(metrics) && Files.size(metrics) > 0)) {
@@ -116,16 +129,21 @@ public class DataParallelTrainTest {
         assertTrue(ranks.get(0).output(), ranks.get(0).process().isAlive());
         Thread.sleep(200);
       }
-      ranks.get(1).process().destroyForcibly();
-      long killed = System.nanoTime();
+      if (hang) {
+        new ProcessBuilder("kill", "-STOP", Long.toString(ranks.get(1).process().pid())).start().waitFor();
+      } else {
+        ranks.get(1).process().destroyForcibly();
+      }
+      long stopped = System.nanoTime();
       int code = RankLauncher.await(ranks.get(0), 60);
-      double seconds = (System.nanoTime() - killed) / 1e9;
+      double seconds = (System.nanoTime() - stopped) / 1e9;
       String log = ranks.get(0).output();
+      System.out.printf("%s: rank 0 exited %d, %.1f s after rank 1 stopped%n", name, code, seconds);
       assertTrue("exit code " + code + ":\n" + log, code != 0);
       assertTrue("stopped after " + seconds + " s", seconds <= 60);
-      assertTrue(log, log.contains("rank 0 of 2 stopped") && log.contains("rank 1"));
-    }
-    assertTrue("the last checkpoint is intact", new CheckpointStore(out, 3).latest().isPresent());
+      assertTrue("the last checkpoint is intact", new CheckpointStore(out, 3).latest().isPresent());
+      return log;
+    }  // close() kills rank 1 (SIGKILL ends a stopped process too)
   }
 
   private static void expectSuccess(List<RankLauncher.Rank> ranks) throws Exception {
