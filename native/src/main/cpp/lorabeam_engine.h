@@ -26,7 +26,9 @@ typedef struct lb_engine lb_engine;
 /* Opens an engine from a JSON config whose keys are dev.lorabeam.engine.EngineConfig's components:
  * model, computeDtype, quantizeBits, loraRank, loraScale, loraDropout, loraLayers, targetModules (array),
  * adamBeta1, adamBeta2, adamEps, weightDecay, biasCorrection, maxGradNorm, gradAccumulation,
- * gradCheckpoint, seed, and optionally compile (default true). NULL on failure (see lb_last_error). */
+ * gradCheckpoint, seed, and optionally compile (default true) and distributed ("off" by default; a backend
+ * joined with lb_distributed_init makes the update all-sum over the ranks, see lorabeam_distributed.h).
+ * NULL on failure (see lb_last_error). */
 LB_API lb_engine* lb_engine_new(const char* config_json);
 /* Frees every array the engine holds. NULL is ignored. */
 LB_API void lb_engine_free(lb_engine* engine);

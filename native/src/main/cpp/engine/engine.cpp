@@ -80,6 +80,7 @@ EngineConfig parse_engine_config(const std::string& text) {
                ? static_cast<uint64_t>(std::stoll(j.at("seed").string))
                : static_cast<uint64_t>(static_cast<int64_t>(j.num("seed", 0)));
   c.compile = j.flag("compile", true);
+  c.distributed = j.str("distributed", "off");
   if (c.grad_accumulation < 1) throw std::runtime_error("gradAccumulation must be at least 1");
   if (c.lora.dropout < 0 || c.lora.dropout >= 1) throw std::runtime_error("loraDropout must be in [0, 1)");
   return c;
@@ -143,6 +144,7 @@ Engine::Engine(const EngineConfig& config) : config_(config), tuning_(EngineTuni
   }
   mx::eval(m_);
   mx::eval(v_);
+  group_ = training_group(config.distributed);  // before compiling: the update captures it
   Fn micro = [this](const std::vector<mx::array>& in) { return micro_graph(in); };
   Fn apply = [this](const std::vector<mx::array>& in) { return apply_graph(in); };
   micro_fn_ = config.compile ? mx::compile(micro) : micro;

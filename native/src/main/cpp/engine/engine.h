@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "engine/distributed.h"
 #include "engine/lora.h"
 #include "engine/model.h"
 
@@ -23,6 +24,7 @@ struct EngineConfig {
   bool grad_checkpoint = false;
   uint64_t seed = 0;
   bool compile = true;
+  std::string distributed = "off";  // off | ring | mpi | jaccl | nccl | any: the group the update all-sums over
 };
 
 // Parses the JSON object Java sends (field names of dev.lorabeam.engine.EngineConfig).
@@ -86,6 +88,8 @@ class Engine {
 
   const Model& model() const { return model_; }
   const Lora& lora() const { return lora_; }
+  int rank() const { return group_ ? group_->rank() : 0; }
+  int world_size() const { return group_ ? group_->size() : 1; }
 
  private:
   using Fn = std::function<std::vector<mx::array>(const std::vector<mx::array>&)>;
@@ -101,6 +105,7 @@ class Engine {
   Lora lora_;
   std::vector<mx::array> m_, v_;
   int64_t step_ = 0;
+  std::optional<mx::distributed::Group> group_;  // set when training data-parallel over > 1 rank
   Fn micro_fn_, apply_fn_;  // compiled (or plain) micro-batch gradient and optimizer update
   Fn eval_fn_;  // params | tokens | segments | weights -> loss_terms, compiled per shape
 };

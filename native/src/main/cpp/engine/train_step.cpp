@@ -67,14 +67,18 @@ std::vector<mx::array> Engine::micro_graph(const std::vector<mx::array>& in) con
   return grads;
 }
 
-// inputs: P params | P m | P v | P grad sums | step | lr | Σ w·CE | N (trained targets of the step)
-// outputs: P params' | P m' | P v' | loss | grad norm (before clipping)
+// inputs: P params | P m | P v | P grad sums | step | lr | Σ w·CE | N (trained targets) | Σ w   (this rank's)
+// outputs: P params' | P m' | P v' | loss | grad norm (before clipping) | N | Σ w   (the global step's)
 std::vector<mx::array> Engine::apply_graph(const std::vector<mx::array>& in) const {
   size_t P = lora_.params.size();
-  const mx::array &step = in[4 * P], &lr = in[4 * P + 1], &wce = in[4 * P + 2], &n = in[4 * P + 3];
-  // Data-parallel training (issue 11) all_sums the P grad sums, Σ w·CE and N across ranks here,
-  // before the division, so every rank applies the same update.
-  std::vector<mx::array> grads = part(in, 3 * P, P);
+  const mx::array &step = in[4 * P], &lr = in[4 * P + 1];
+  std::vector<mx::array> sums = part(in, 3 * P, P);  // P grad sums, then Σ w·CE, N, Σ w
+  sums.insert(sums.end(), {in[4 * P + 2], in[4 * P + 3], in[4 * P + 4]});
+  // Data parallel: one all_sum over the ranks, before the division, so every rank divides the same
+  // global sums by the same global N and applies the identical update (bytes: 4 × (LoRA size + 3)).
+  if (group_) sums = all_sum_flat(sums, *group_);
+  const mx::array &wce = sums[P], &n = sums[P + 1], &wsum = sums[P + 2];
+  std::vector<mx::array> grads = part(sums, 0, P);
   for (auto& g : grads) g = mx::divide(g, n);  // ∂(Σ w·CE / N)/∂params over the whole step
   mx::array loss = mx::divide(wce, n);
 
@@ -98,7 +102,7 @@ std::vector<mx::array> Engine::apply_graph(const std::vector<mx::array>& in) con
   std::vector<mx::array> out = new_p;
   out.insert(out.end(), new_m.begin(), new_m.end());
   out.insert(out.end(), new_v.begin(), new_v.end());
-  out.insert(out.end(), {loss, grad_norm});
+  out.insert(out.end(), {loss, grad_norm, n, wsum});
   return out;
 }
 
@@ -109,13 +113,15 @@ StepOut Engine::step(const Batch& batch, double learning_rate) {
                                 std::to_string(k));
   }
   if (!std::isfinite(learning_rate)) throw std::invalid_argument("learning rate must be finite");
-  batch.require_trained_tokens();
+  if (!group_) batch.require_trained_tokens();  // data parallel: one rank's share may be all padding
   mx::reset_peak_memory();
   size_t P = lora_.params.size();
   int micro = batch.rows / k;
   std::optional<mx::array> keys;  // (k, 2): one dropout key per micro-batch
   if (config_.lora.dropout > 0) {
-    keys = mx::random::split(mx::random::key(config_.seed * 1000003ULL + static_cast<uint64_t>(step_)), k);
+    // Each rank draws its own masks (rank 0's are a single process's).
+    uint64_t seed = config_.seed * 1000003ULL + static_cast<uint64_t>(step_) + (static_cast<uint64_t>(rank()) << 40);
+    keys = mx::random::split(mx::random::key(seed), k);
   }
 
   // 1. Micro-batches, one evaluation each: only one micro-batch's activations are ever alive.
@@ -140,14 +146,19 @@ StepOut Engine::step(const Batch& batch, double learning_rate) {
   in.insert(in.end(), v_.begin(), v_.end());
   in.insert(in.end(), sums.begin(), sums.begin() + P);
   in.insert(in.end(), {mx::array(static_cast<float>(step_ + 1)), mx::array(static_cast<float>(learning_rate)), sums[P],
-                       mx::array(static_cast<float>(batch.trained_tokens))});
+                       mx::array(static_cast<float>(batch.trained_tokens)),
+                       mx::array(static_cast<float>(batch.weight_sum))});
   std::vector<mx::array> out = apply_fn_(in);
   mx::eval(out);
+  // Single process: the host's exact N and Σ w; data parallel: the all-summed float32 ones (exact to 2^24).
+  int64_t global_n = group_ ? static_cast<int64_t>(out[3 * P + 2].item<float>()) : batch.trained_tokens;
+  double global_wsum = group_ ? out[3 * P + 3].item<float>() : batch.weight_sum;
+  if (global_n <= 0) throw std::invalid_argument("no rank's batch has a trained token: every loss weight is 0");
   lora_.params.assign(out.begin(), out.begin() + P);
   m_.assign(out.begin() + P, out.begin() + 2 * P);
   v_.assign(out.begin() + 2 * P, out.begin() + 3 * P);
   step_++;
-  return {step_, out[3 * P].item<float>(), batch.weight_sum, out[3 * P + 1].item<float>(), batch.trained_tokens,
+  return {step_, out[3 * P].item<float>(), global_wsum, out[3 * P + 1].item<float>(), global_n,
           static_cast<int64_t>(mx::get_peak_memory())};
 }
 

@@ -114,7 +114,10 @@ public record EngineConfig(Path model, String computeDtype, int quantizeBits, in
         gradAccumulation, gradCheckpoint, s);
   }
 
-  /** The JSON object the native side parses (keys are this record's component names). */
+  /**
+   * The JSON object the native side parses (keys are this record's component names, plus
+   * "distributed": the backend this process joined with {@link Distributed#join}, or "off").
+   */
   String toJson() {
     StringBuilder modules = new StringBuilder("[");
     for (int i = 0; i < targetModules.size(); i++) {
@@ -127,7 +130,8 @@ public record EngineConfig(Path model, String computeDtype, int quantizeBits, in
         + ",\"adamBeta1\":" + adamBeta1 + ",\"adamBeta2\":" + adamBeta2 + ",\"adamEps\":" + adamEps
         + ",\"weightDecay\":" + weightDecay + ",\"biasCorrection\":" + biasCorrection
         + ",\"maxGradNorm\":" + maxGradNorm + ",\"gradAccumulation\":" + gradAccumulation
-        + ",\"gradCheckpoint\":" + gradCheckpoint + ",\"seed\":\"" + seed + "\"}";
+        + ",\"gradCheckpoint\":" + gradCheckpoint + ",\"seed\":\"" + seed + "\""
+        + ",\"distributed\":" + quote(Distributed.world().backend()) + "}";
   }
 
   private static String quote(String s) {

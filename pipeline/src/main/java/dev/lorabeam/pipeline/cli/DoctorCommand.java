@@ -2,6 +2,7 @@ package dev.lorabeam.pipeline.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.lorabeam.engine.Distributed;
 import dev.lorabeam.engine.Mlx;
 import dev.lorabeam.pipeline.memory.MemoryRule;
 import dev.lorabeam.pipeline.memory.SystemMemory;
@@ -40,6 +41,8 @@ public final class DoctorCommand implements Callable<Integer> {
             + " (clamp(0.8 x %.1f GB available, 16, 120), at most 0.9 x %.1f GB physical)%n",
         limit, system.availableGb(), system.totalGb());
     out.printf("MLX limit now: %.1f GB%n", MemoryRule.bytesToGb(Mlx.memoryLimit()));
+    out.printf("Distributed:   %s (data-parallel train under mlx.launch; see \"Training on several machines\")%n",
+        distributedBackends());
 
     try {
       Path demo = ModelLocator.fromEnvironment().demoGguf();
@@ -49,6 +52,15 @@ public final class DoctorCommand implements Callable<Integer> {
     }
     out.flush();
     return 0;
+  }
+
+  /** "ring yes, mpi no, jaccl no, nccl no": which MLX distributed backends this build has. */
+  static String distributedBackends() {
+    StringBuilder out = new StringBuilder();
+    for (String backend : Distributed.BACKENDS) {
+      out.append(out.length() == 0 ? "" : ", ").append(backend).append(Distributed.isAvailable(backend) ? " yes" : " no");
+    }
+    return out.toString();
   }
 
   /** "cpu (Intel Xeon ...)" or "gpu (Apple M3 Max, applegpu_g15s)" from MLX's device info. */

@@ -44,10 +44,19 @@ record BlockSource(String trainDir, @Nullable String validDir, ShardManifest man
 
   static BlockSource resolve(TrainConfig config, TrainData data, TextTokenizer tokenizer,
       PipelineOptions options, PrintStream out) {
+    return resolve(config, data, tokenizer, options, out, BLOCKS_DIR);
+  }
+
+  /**
+   * @param blocksDir the directory under {@code --adapter-path} that JSONL is prepared into; data-parallel
+   *     ranks other than 0 use their own, so ranks sharing an adapter path never write the same files
+   */
+  static BlockSource resolve(TrainConfig config, TrainData data, TextTokenizer tokenizer,
+      PipelineOptions options, PrintStream out, String blocksDir) {
     if (data.shards() != null) {
       return fromShards(config, data.shards(), tokenizer);
     }
-    return prepare(config, data, tokenizer, options, out);
+    return prepare(config, data, tokenizer, options, out, blocksDir);
   }
 
   private static BlockSource fromShards(TrainConfig config, Path dir, TextTokenizer tokenizer) {
@@ -80,20 +89,22 @@ record BlockSource(String trainDir, @Nullable String validDir, ShardManifest man
   }
 
   private static BlockSource prepare(TrainConfig config, TrainData data, TextTokenizer tokenizer,
-      PipelineOptions options, PrintStream out) {
+      PipelineOptions options, PrintStream out, String blocksDir) {
     BlockOptions blocks = PreprocessJob.withDistrustMean(BlockOptions.of(tokenizer,
             config.trainSeqLength()).withMaskPrompt(config.maskPrompt()).withSeed(config.seed())
         .withDistrust(config.distrust(), config.alpha(), 0), data.train());
-    String root = config.adapterDir().resolve(BLOCKS_DIR).toAbsolutePath().toString();
+    String root = config.adapterDir().resolve(blocksDir).toAbsolutePath().toString();
     String validDir = data.valid() == null ? null : PreprocessJob.splitDir(root, DataSource.VALID);
     BadRowReport bad = null;
     if (reusable(root, blocks, data.train()) && (validDir == null
         || reusable(validDir, blocks, List.of(data.valid())))) {
       out.println("Reusing the blocks in " + root + " (same data and options)");
     } else {
-      bad = prepareSplit(DataSource.TRAIN, data.train(), blocks, root, config, options);
+      // Only the writer's own blocks publish their dead letters to --adapter-path.
+      boolean publish = blocksDir.equals(BLOCKS_DIR);
+      bad = prepareSplit(DataSource.TRAIN, data.train(), blocks, root, config, options, publish);
       if (validDir != null) {
-        prepareSplit(DataSource.VALID, List.of(data.valid()), blocks, validDir, config, options);
+        prepareSplit(DataSource.VALID, List.of(data.valid()), blocks, validDir, config, options, false);
       }
     }
     try {
@@ -105,14 +116,14 @@ record BlockSource(String trainDir, @Nullable String validDir, ShardManifest man
   }
 
   private static BadRowReport prepareSplit(String split, List<String> patterns,
-      BlockOptions blocks, String dir, TrainConfig config, PipelineOptions options) {
+      BlockOptions blocks, String dir, TrainConfig config, PipelineOptions options, boolean publish) {
     try {
       return PreprocessJob.runSplit(split, patterns, blocks, dir, WriteShards.DEFAULT_NUM_SHARDS,
           config.maxBadFraction(), options).rows();
     } catch (BadRowReport.BadInputException e) {
       throw new UserError(e.getMessage(), e);
     } finally {
-      if (split.equals(DataSource.TRAIN)) {
+      if (split.equals(DataSource.TRAIN) && publish) {
         publishDeadLetters(dir, config.adapterDir());
       }
     }

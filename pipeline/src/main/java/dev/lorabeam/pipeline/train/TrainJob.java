@@ -1,5 +1,6 @@
 package dev.lorabeam.pipeline.train;
 
+import dev.lorabeam.engine.Distributed;
 import dev.lorabeam.pipeline.memory.MemorySetup;
 import dev.lorabeam.transforms.UserError;
 import dev.lorabeam.transforms.jobs.PreprocessJob;
@@ -46,14 +47,20 @@ public final class TrainJob {
   public static Result run(TrainConfig requested, String[] beamArgs, PrintStream out) {
     ResolvedModel model = resolveModel(requested.model());
     TrainData data = TrainData.resolve(requested.data());
+    // Data parallel (mlx.launch): join the ranks first; each prepares JSONL into its own blocks directory.
+    Distributed.World world = DataParallel.join(requested, System.getenv());
     MemorySetup.apply(requested.maxMemoryGb(), out);
     TextTokenizer tokenizer = model.tokenizer();
     // JSONL becomes shards first, by the same job as `preprocess`; training always reads shards.
     BlockSource blocks = BlockSource.resolve(requested, data, tokenizer,
-        PreprocessJob.defaultOptions(beamArgs), out);
+        PreprocessJob.defaultOptions(beamArgs), out,
+        world.writer() ? BlockSource.BLOCKS_DIR : BlockSource.BLOCKS_DIR + "-rank" + world.rank());
     TrainConfig config = blocks.config();
     ShardManifest manifest = blocks.manifest();
-    if (blocks.badRows() != null) {
+    // Refuse to start unless every rank trains the same model, config and blocks.
+    DataParallel.checkAgreement(world, DataParallel.modelFingerprint(model.path()), config.toJson(),
+        manifest.blockSetFingerprint());
+    if (blocks.badRows() != null && world.writer()) {
       BadRowReport report = blocks.badRows();
       out.println(report.summary() + (report.badTotal() > 0 ? " — rejected rows are in "
           + config.adapterDir().resolve(ShardManifest.DEAD_LETTERS_FILE) : ""));
@@ -100,7 +107,7 @@ public final class TrainJob {
       EngineHolder.close();
     }
     Path metrics = config.resolvedMetricsFile();
-    if (Files.isRegularFile(metrics)) {
+    if (world.writer() && Files.isRegularFile(metrics)) {
       Path chart = config.adapterDir().resolve("loss.png");
       LossChart.write(metrics, chart);
       out.printf("Adapters: %s (mlx-lm format); metrics: %s; loss curve: %s%n",

@@ -1,6 +1,7 @@
 package dev.lorabeam.pipeline.train;
 
 import dev.lorabeam.engine.Batch;
+import dev.lorabeam.engine.Distributed;
 import dev.lorabeam.engine.Engine;
 import dev.lorabeam.engine.LossResult;
 import dev.lorabeam.engine.Mlx;
@@ -43,7 +44,8 @@ final class TrainingSession implements AutoCloseable {
   private final DataIdentity identity;
   private final double distrustTerm;
   private final CheckpointStore store;
-  private final MetricsWriter metrics;
+  private final Distributed.World world = Distributed.world();  // rank 0 alone writes files and progress
+  private final @Nullable MetricsWriter metrics;
   private final ProgressReporter progress;
   private final BatchPlan plan;
   private final BlockSetReader trainBlocks;
@@ -94,8 +96,8 @@ final class TrainingSession implements AutoCloseable {
     this.schedule = config.continueSchedule()
         ? LrSchedule.of(config, totalSteps)        // one schedule over every run since the first
         : LrSchedule.of(config, plan.totalSteps()); // this data's own warm-up and decay
-    this.metrics = new MetricsWriter(config.resolvedMetricsFile(), position.step() > 0);
-    this.progress = new ProgressReporter(totalSteps, position.step());
+    this.metrics = world.writer() ? new MetricsWriter(config.resolvedMetricsFile(), position.step() > 0) : null;
+    this.progress = world.writer() ? new ProgressReporter(totalSteps, position.step()) : ProgressReporter.NOOP;
   }
 
   boolean finished() {
@@ -127,7 +129,7 @@ final class TrainingSession implements AutoCloseable {
     int epoch = plan.epochOf(index);
     long step = position.step() + 1;
     double lr = learningRate(step);
-    StepResult result = runStep(toEngineBatch(batchAt(index, epoch)), lr, step);
+    StepResult result = runStep(toEngineBatch(DataParallel.rowsOfThisRank(batchAt(index, epoch), world)), lr, step);
     position = position.advance(result.trainedTokens());
     Double valLoss = null;
     boolean last = finished();
@@ -136,7 +138,9 @@ final class TrainingSession implements AutoCloseable {
       valLoss = validate(validBlocks);
     }
     StepMetrics m = metricsFor(step, lr, result, valLoss);
-    metrics.write(m);
+    if (metrics != null) {
+      metrics.write(m);
+    }
     progress.update(m);
     if (last || (config.saveEvery() > 0 && step % config.saveEvery() == 0)) {
       saveCheckpoint(epoch);
@@ -165,10 +169,18 @@ final class TrainingSession implements AutoCloseable {
     StepResult result;
     long start = System.nanoTime();
     try {
-      result = engine.step(batch, lr);
+      RankWatchdog.arm("step " + step);
+      try {
+        result = engine.step(batch, lr);
+      } finally {
+        RankWatchdog.disarm();
+      }
       StepTiming.record(start, System.nanoTime());
     } catch (MlxException e) {
-      throw OutOfMemory.isOutOfMemory(e) ? OutOfMemory.explain(e, config, latestCheckpoint) : e;
+      if (OutOfMemory.isOutOfMemory(e)) {
+        throw OutOfMemory.explain(e, config, latestCheckpoint);
+      }
+      throw world.size() > 1 ? DataParallel.peerLost(world, step, e, latestCheckpoint) : e;
     }
     long peak = result.peakMemoryBytes();  // the engine resets MLX's peak counter when the step starts
     if (peak > Mlx.memoryLimit()) {
@@ -224,6 +236,11 @@ final class TrainingSession implements AutoCloseable {
   }
 
   private void saveCheckpoint(int epoch) {
+    if (!world.writer()) {
+      // Rank 0 writes this checkpoint from the same state; name it so messages point at it.
+      latestCheckpoint = Path.of(config.adapterPath()).resolve(CheckpointStore.dirName(position.step()));
+      return;
+    }
     Path tmp = store.begin(position.step());
     engine.saveAdapters(tmp);
     engine.saveOptimizerState(tmp.resolve(CheckpointStore.OPTIMIZER_FILE));
@@ -241,8 +258,24 @@ final class TrainingSession implements AutoCloseable {
       saveCheckpoint(epoch);
     }
     long before = Mlx.activeMemory();
-    engine = EngineHolder.reload(latestCheckpoint);
+    engine = world.writer() ? EngineHolder.reload(latestCheckpoint) : reloadFromOwnCopy();
     LOG.debug("reloaded at step {}: active memory {} MB -> {} MB", position.step(), before >> 20, Mlx.activeMemory() >> 20);
+  }
+
+  /**
+   * Ranks other than 0 reload from their own copy of the state (identical to rank 0's checkpoint),
+   * so a reload never waits on another host's disk or on rank 0 finishing its write.
+   */
+  private Engine reloadFromOwnCopy() {
+    Path dir = Path.of(System.getProperty("java.io.tmpdir"), "lorabeam-rank" + world.rank() + "-" + ProcessHandle.current().pid());
+    try {
+      java.nio.file.Files.createDirectories(dir);
+      engine.saveAdapters(dir);
+      engine.saveOptimizerState(dir.resolve(CheckpointStore.OPTIMIZER_FILE));
+      return EngineHolder.reload(dir);
+    } catch (java.io.IOException e) {
+      throw new java.io.UncheckedIOException("rank " + world.rank() + ": cannot write its reload copy to " + dir, e);
+    }
   }
 
   static Batch toEngineBatch(TrainBatch batch) {
@@ -260,7 +293,9 @@ final class TrainingSession implements AutoCloseable {
     }
     closed = true;
     progress.close();
-    metrics.close();
+    if (metrics != null) {
+      metrics.close();
+    }
     trainBlocks.close();
     if (validBlocks != null) {
       validBlocks.close();

@@ -21,6 +21,9 @@ public class DoctorCommandTest {
     for (String line : new String[] {"OS:", "Chip:", "Memory:", "MLX:           0.32.4", "Memory limit:", "MLX limit now:"}) {
       assertTrue("missing '" + line + "' in:\n" + text, text.contains(line));
     }
+    // The Linux and macOS wheels have the ring backend; the line lists every backend it knows.
+    assertTrue("distributed backends:\n" + text, text.contains("Distributed:   ring yes, mpi ")
+        && text.contains("jaccl ") && text.contains("nccl "));
     assertTrue("the build installs the demo model:\n" + text, text.contains("Demo model:    installed"));
   }
 
