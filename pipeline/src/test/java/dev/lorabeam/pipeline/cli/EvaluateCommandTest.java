@@ -2,8 +2,6 @@ package dev.lorabeam.pipeline.cli;
 
 import static org.junit.Assert.assertEquals;
 import static org.junit.Assert.assertTrue;
-import static org.junit.Assert.fail;
-import static org.junit.Assume.assumeTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.lorabeam.engine.Batch;
@@ -22,7 +20,6 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Optional;
 import java.util.Random;
 import org.junit.BeforeClass;
 import org.junit.ClassRule;
@@ -45,14 +42,7 @@ public class EvaluateCommandTest {
 
   @BeforeClass
   public static void findVenv() {
-    venv = PythonVenv.locate();
-    Optional<String> problem = venv.problem();
-    if (problem.isPresent()) {
-      if ("true".equalsIgnoreCase(System.getenv("CI"))) {
-        fail("CI must compare evaluate with mlx_lm.lora --test: " + problem.get());
-      }
-      assumeTrue("skipping outside CI: " + problem.get(), false);
-    }
+    venv = PeerVenv.require("compare evaluate with mlx_lm.lora --test");
   }
 
   @Test

@@ -3,8 +3,6 @@ package dev.lorabeam.pipeline.cli;
 import static org.junit.Assert.assertArrayEquals;
 import static org.junit.Assert.assertEquals;
 import static org.junit.Assert.assertTrue;
-import static org.junit.Assert.fail;
-import static org.junit.Assume.assumeTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -22,7 +20,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
-import java.util.Optional;
 import java.util.Random;
 import org.junit.BeforeClass;
 import org.junit.ClassRule;
@@ -46,14 +43,7 @@ public class FuseCommandTest {
 
   @BeforeClass
   public static void findVenv() {
-    venv = PythonVenv.locate();
-    Optional<String> problem = venv.problem();
-    if (problem.isPresent()) {
-      if ("true".equalsIgnoreCase(System.getenv("CI"))) {
-        fail("CI must check fuse against mlx-lm and the gguf reader: " + problem.get());
-      }
-      assumeTrue("skipping outside CI: " + problem.get(), false);
-    }
+    venv = PeerVenv.require("check fuse against mlx-lm and the gguf reader");
   }
 
   @Test
