@@ -24,8 +24,7 @@ import org.checkerframework.checker.nullness.qual.Nullable;
  * each document scored alone (as {@code mlx_lm.lora --test} does), with the base model and with the
  * adapters; and the same prompt's greedy generation with each.
  *
- * <p>HOOK (issue 9, items 1–2): once {@code evaluate} and {@code fuse} are on main, the demo calls
- * those commands instead of {@link #loss}, and fuses the adapters at the end (see DemoCommand).
+ * The demo then fuses the adapters and runs {@code evaluate} on the fused model (see DemoCommand).
  */
 final class DemoEvaluation {
   /** Documents per evaluation batch. */
@@ -40,15 +39,15 @@ final class DemoEvaluation {
     this.docs = render(tokenizer, validJsonl, maskPrompt);
   }
 
-  /** Σ w·CE / Σ w over every document of the file; {@code adapters} null = the base model. */
+  /** Plain CE over every trained token of the file; {@code adapters} null = the base model. */
   double loss(EngineConfig config, @Nullable Path adapters) {
     double weighted = 0;
     double weights = 0;
     try (Engine engine = open(config, adapters)) {
       for (int start = 0; start < docs.size(); start += ROWS) {
         LossResult r = engine.evalLoss(asBatch(docs.subList(start, Math.min(docs.size(), start + ROWS))));
-        weighted += r.loss() * r.weightSum();
-        weights += r.weightSum();
+        weighted += r.loss() * r.trainedTokens();  // evalLoss is the mean over the batch's trained tokens
+        weights += r.trainedTokens();
       }
     }
     return weighted / weights;
