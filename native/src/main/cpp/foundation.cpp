@@ -8,6 +8,7 @@
 #include <string>
 #include <variant>
 
+#include "engine/checked_write.h"
 #include "mlx/mlx.h"
 
 namespace mx = mlx::core;
@@ -125,6 +126,10 @@ int64_t lb_get_memory_limit(void) {
 
 int lb_set_cache_limit(int64_t limit, int64_t* previous) {
   return guarded([&] { *previous = static_cast<int64_t>(mx::set_cache_limit(static_cast<size_t>(limit))); });
+}
+
+int lb_fault_fail_write(int64_t nth, int err_number) {
+  return guarded([&] { lorabeam::fail_nth_write(nth, err_number); });
 }
 
 }  // extern "C"

@@ -49,6 +49,10 @@ LB_API int lb_set_memory_limit(int64_t limit, int64_t* previous);
 LB_API int64_t lb_get_memory_limit(void);
 LB_API int lb_set_cache_limit(int64_t limit, int64_t* previous);
 
+/* Test hook: the nth write() of the engine's file writers from now on fails with errno err_number
+ * (28 = ENOSPC, a full disk), as ::write would; nth = 0 turns it off. Fires once. */
+LB_API int lb_fault_fail_write(int64_t nth, int err_number);
+
 #ifdef __cplusplus
 }
 #endif

@@ -7,6 +7,7 @@
 #include <stdexcept>
 #include <unistd.h>
 
+#include "engine/checked_write.h"
 #include "engine/fuse_internal.h"
 #include "engine/json.h"
 #include "engine/lora.h"
@@ -35,7 +36,7 @@ std::string shard_name(size_t i, size_t n) {
 void save_part(const fs::path& file, const TensorMap& all, const std::vector<std::string>& names) {
   std::unordered_map<std::string, mx::array> part;
   for (const auto& n : names) part.insert_or_assign(n, all.at(n));
-  mx::save_safetensors(file.string(), part, {{"format", "pt"}});  // "pt": what transformers expects
+  save_safetensors_checked(file.string(), part, {{"format", "pt"}});  // "pt": what transformers expects
 }
 
 mx::GGUFMetaData u32(int64_t v) { return mx::array(static_cast<uint32_t>(v), mx::uint32); }

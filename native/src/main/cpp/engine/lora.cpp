@@ -3,11 +3,11 @@
 
 #include <cmath>
 #include <filesystem>
-#include <fstream>
 #include <sstream>
 #include <stdexcept>
 #include <unistd.h>
 
+#include "engine/checked_write.h"
 #include "engine/json.h"
 
 namespace lorabeam {
@@ -55,6 +55,17 @@ std::string adapter_config_json(const Lora& lora) {
 std::string temp_name(const fs::path& target) {
   return (target.parent_path() / ("." + target.stem().string() + ".tmp" + std::to_string(getpid()))).string() +
          target.extension().string();
+}
+
+// The temp file goes whether or not the rename succeeds: a failed save leaves the target as it was.
+void rename_or_remove(const std::string& tmp, const fs::path& target) {
+  std::error_code ec;
+  fs::rename(tmp, target, ec);
+  if (ec) {
+    std::error_code ignored;
+    fs::remove(tmp, ignored);
+    throw std::runtime_error(tmp + ": cannot rename it to " + target.string() + ": " + ec.message());
+  }
 }
 
 }  // namespace
@@ -107,21 +118,16 @@ void save_safetensors_atomic(const std::string& file, const std::unordered_map<s
   fs::path target(file);
   if (target.has_parent_path()) fs::create_directories(target.parent_path());
   std::string tmp = temp_name(target);  // keeps the .safetensors extension MLX insists on
-  mx::save_safetensors(tmp, arrays, {{"format", "mlx"}});
-  fs::rename(tmp, target);
+  save_safetensors_checked(tmp, arrays, {{"format", "mlx"}});  // removes tmp itself when a write fails
+  rename_or_remove(tmp, target);
 }
 
 void write_text_atomic(const std::string& file, const std::string& text) {
   fs::path target(file);
   if (target.has_parent_path()) fs::create_directories(target.parent_path());
   std::string tmp = temp_name(target);
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    out << text;
-    out.flush();
-    if (!out) throw std::runtime_error(tmp + ": cannot write file");
-  }
-  fs::rename(tmp, target);
+  write_file_checked(tmp, text);
+  rename_or_remove(tmp, target);
 }
 
 void save_adapters(const Lora& lora, const std::string& dir) {

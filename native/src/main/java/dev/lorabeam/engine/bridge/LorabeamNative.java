@@ -50,4 +50,6 @@ public final class LorabeamNative {
   public static native long lb_get_memory_limit();
 
   public static native int lb_set_cache_limit(long limit, @Cast("int64_t*") long[] previous);
+
+  public static native int lb_fault_fail_write(long nth, int errNumber);
 }

@@ -9,6 +9,7 @@ import com.fasterxml.jackson.databind.JsonDeserializer;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.annotation.JsonDeserialize;
+import dev.lorabeam.engine.MlxException;
 import java.io.IOException;
 import java.io.Serializable;
 import java.io.UncheckedIOException;
@@ -23,6 +24,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.TreeMap;
 import java.util.UUID;
+import java.util.function.Consumer;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
@@ -187,6 +189,32 @@ public final class CheckpointStore {
       return Files.createDirectory(root.resolve(TMP_PREFIX + dirName(step) + "-" + UUID.randomUUID()));
     } catch (IOException e) {
       throw new UncheckedIOException("cannot create a checkpoint directory under " + root, e);
+    }
+  }
+
+  /**
+   * Writes the checkpoint {@code manifest} describes: {@code writeFiles} fills a fresh temp directory
+   * (adapters, optimizer state), then {@link #commit} seals it. A failed write (a full disk) removes
+   * the temp directory, so the latest checkpoint stays what it was, and becomes one {@link
+   * dev.lorabeam.transforms.UserError} naming the path, the bytes needed and free, and that checkpoint.
+   *
+   * @param bytesNeeded what the checkpoint takes, for the message ({@link CheckpointWriteFailure#bytesNeeded})
+   */
+  public Checkpoint save(Manifest manifest, long bytesNeeded, Consumer<Path> writeFiles) {
+    Path tmp = null;
+    try {
+      tmp = begin(manifest.step());
+      writeFiles.accept(tmp);
+      return commit(tmp, manifest);
+    } catch (UncheckedIOException | MlxException e) {
+      if (tmp != null) {
+        try {
+          DurableFiles.deleteTree(tmp);
+        } catch (UncheckedIOException leftover) {
+          LOG.warn("could not remove {} after the failed write (the next save removes it): {}", tmp, leftover.getMessage());
+        }
+      }
+      throw CheckpointWriteFailure.explain(this, manifest.step(), bytesNeeded, e);
     }
   }
 

@@ -2,15 +2,17 @@ package dev.lorabeam.pipeline.train;
 
 import dev.lorabeam.engine.Mlx;
 import dev.lorabeam.engine.MlxException;
+import dev.lorabeam.pipeline.memory.MemoryModel;
 import dev.lorabeam.transforms.UserError;
 import java.nio.file.Path;
 import java.util.Locale;
 import org.checkerframework.checker.nullness.qual.Nullable;
 
 /**
- * Out of memory, said once and with the fix. Two ways in: MLX refuses an allocation (Metal
- * enforces its memory limit and throws), or a step's peak went over the limit, which MLX's CPU
- * backend treats only as a hint — checked here so {@code --max-memory} means the same on Linux.
+ * Out of memory, said once and with the fix. Three ways in: MLX refuses an allocation (Metal
+ * enforces its memory limit and throws), the memory model predicts a step over the limit before it
+ * runs, or a step's measured peak went over it — MLX's CPU backend treats the limit only as a hint,
+ * so {@link StepMemoryCheck} makes {@code --max-memory} mean the same on Linux.
  */
 final class OutOfMemory {
   private OutOfMemory() {}
@@ -25,9 +27,19 @@ final class OutOfMemory {
     return new UserError(message("(" + e.getMessage() + ")", config, checkpoint), e);
   }
 
-  /** A step whose peak memory (bytes) went over MLX's limit. */
+  /** A step whose peak memory (bytes), measured by MLX, went over MLX's limit. */
   static UserError overLimit(long peakBytes, TrainConfig config, @Nullable Path checkpoint) {
-    return new UserError(message(String.format("(the step peaked at %.2f GB)", peakBytes / 1e9), config, checkpoint));
+    return new UserError(message(String.format("(the step peaked at %.3f GB, measured)", peakBytes / 1e9), config,
+        checkpoint));
+  }
+
+  /** A step refused before it ran: the memory model predicts a peak over the limit. */
+  static UserError predicted(MemoryModel.Estimate e, TrainConfig config, @Nullable Path checkpoint) {
+    return new UserError(message(String.format(
+        "(the step would peak at %.3f GB, predicted: weights %.3f, LoRA + AdamW %.3f, activations %.3f, "
+            + "logits %.3f GB; refused before it ran)",
+        e.total() / 1e9, e.weights() / 1e9, e.lora() / 1e9, e.activations() / 1e9, e.logits() / 1e9),
+        config, checkpoint));
   }
 
   private static String message(String detail, TrainConfig config, @Nullable Path checkpoint) {

@@ -52,6 +52,7 @@ final class TrainingSession implements AutoCloseable {
   private final @Nullable BlockSetReader validBlocks;
   private final long totalSteps;
   private final LrSchedule schedule;
+  private final StepMemoryCheck memoryCheck;
   private final long startNanos = System.nanoTime();
   private final long startTokens;
   private Engine engine;
@@ -86,6 +87,7 @@ final class TrainingSession implements AutoCloseable {
     this.trainBlocks = trainBlocks;
     this.validBlocks = validBlocks;
     this.store = new CheckpointStore(Path.of(config.adapterPath()), config.keepCheckpoints());
+    this.memoryCheck = new StepMemoryCheck(config, model, world.size());
     this.engine = EngineHolder.acquireFresh(config.toEngineConfig(model));
     SessionRestore.Restored restored = SessionRestore.restore(config, identity, store, committed, engine);
     this.position = restored.position();
@@ -167,6 +169,7 @@ final class TrainingSession implements AutoCloseable {
 
   private StepResult runStep(Batch batch, double lr, long step) {
     StepResult result;
+    memoryCheck.beforeStep(latestCheckpoint);  // a step that cannot fit never starts
     long start = System.nanoTime();
     try {
       RankWatchdog.arm("step " + step);
@@ -182,10 +185,7 @@ final class TrainingSession implements AutoCloseable {
       }
       throw world.size() > 1 ? DataParallel.peerLost(world, step, e, latestCheckpoint) : e;
     }
-    long peak = result.peakMemoryBytes();  // the engine resets MLX's peak counter when the step starts
-    if (peak > Mlx.memoryLimit()) {
-      throw OutOfMemory.overLimit(peak, config, latestCheckpoint);
-    }
+    memoryCheck.afterStep(result.peakMemoryBytes(), latestCheckpoint);  // the step's own peak
     if (!Double.isFinite(result.loss()) || !Double.isFinite(result.gradNorm())) {
       throw new UserError(String.format(
           "training stopped at step %d: the loss became %s (gradient norm %s). The last good checkpoint is %s. "
@@ -241,14 +241,15 @@ final class TrainingSession implements AutoCloseable {
       latestCheckpoint = Path.of(config.adapterPath()).resolve(CheckpointStore.dirName(position.step()));
       return;
     }
-    Path tmp = store.begin(position.step());
-    engine.saveAdapters(tmp);
-    engine.saveOptimizerState(tmp.resolve(CheckpointStore.OPTIMIZER_FILE));
     CheckpointStore.Manifest manifest = new CheckpointStore.Manifest(
         CheckpointStore.FORMAT_VERSION, position.step(), position.tokensSeen(), position.nextIndex(),
         position.stepOffset(), epoch, config.seed(), identity.toString(), config.toJson(), Instant.now().toString(),
         null);
-    latestCheckpoint = store.commit(tmp, manifest).dir();
+    long bytes = CheckpointWriteFailure.bytesNeeded(engine.modelInfo().trainableParams());
+    latestCheckpoint = store.save(manifest, bytes, tmp -> {
+      engine.saveAdapters(tmp);
+      engine.saveOptimizerState(tmp.resolve(CheckpointStore.OPTIMIZER_FILE));
+    }).dir();
     checkpointIndex = position.nextIndex();
   }
 
