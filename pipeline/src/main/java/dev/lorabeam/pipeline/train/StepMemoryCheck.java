@@ -15,7 +15,8 @@ import org.slf4j.LoggerFactory;
  * refusal has to come before the step runs:
  * <ul>
  *   <li>before a session's first step, from {@link MemoryModel}'s prediction for this model and
- *       these flags, refused when it exceeds the limit by more than {@link #MARGIN};
+ *       these flags, refused when it exceeds the limit by more than {@link #MARGIN} (and
+ *       {@link #SLACK_BYTES});
  *   <li>after every step, from MLX's measured peak of that step (the engine resets the peak counter
  *       when a step starts). Every step of a run has the same shapes and so the same peak: a step
  *       over the limit stops the run before the next one, whose peak would be the same.
@@ -31,6 +32,13 @@ final class StepMemoryCheck {
    * prediction 10% over the limit means a real peak over it, so no step that fits is refused.
    */
   static final double MARGIN = 1.10;
+
+  /**
+   * Bytes the prediction may exceed the limit by on top of {@link #MARGIN}: the model's fixed 1 MB
+   * of MLX working set is most of its error on tiny steps (the tests' tiny Llama: predicted
+   * 2.49 MB, measured 1.56 MB), and negligible on real ones.
+   */
+  static final long SLACK_BYTES = 1_000_000;
 
   private final TrainConfig config;
   private final @Nullable ModelShape shape;
@@ -56,7 +64,7 @@ final class StepMemoryCheck {
       return;
     }
     MemoryModel.Estimate predicted = MemoryModel.estimate(shape, plan());
-    if (predicted.total() > MARGIN * limit) {
+    if (predicted.total() > MARGIN * limit + SLACK_BYTES) {
       throw OutOfMemory.predicted(predicted, config, checkpoint);
     }
   }
