@@ -67,6 +67,13 @@ ModelArgs gguf_args(const Meta& meta, const TensorSet& t) {
   a.num_heads = static_cast<int>(meta.number(p + "attention.head_count"));
   a.num_kv_heads = static_cast<int>(meta.number(p + "attention.head_count_kv", a.num_heads));
   a.intermediate_size = static_cast<int>(meta.number(p + "feed_forward_length"));
+  // Checked before the first division: a zero head count was an integer division by zero (SIGFPE, the JVM gone).
+  for (auto [key, v] : {std::pair<const char*, int>{"embedding_length", a.hidden_size}, {"block_count", a.num_layers},
+                        {"attention.head_count", a.num_heads}, {"attention.head_count_kv", a.num_kv_heads},
+                        {"feed_forward_length", a.intermediate_size}}) {
+    if (v <= 0) throw std::runtime_error(meta.file + ": GGUF metadata " + p + key + " must be a positive integer, got " +
+                                         std::to_string(v));
+  }
   a.rms_norm_eps = static_cast<float>(meta.number(p + "attention.layer_norm_rms_epsilon", 1e-5));
   a.rope_theta = static_cast<float>(meta.number(p + "rope.freq_base", 10000.0));
   a.head_dim = static_cast<int>(meta.number(p + "attention.key_length", a.hidden_size / a.num_heads));
