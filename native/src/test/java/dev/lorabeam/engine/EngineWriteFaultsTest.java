@@ -46,8 +46,7 @@ public class EngineWriteFaultsTest {
     engine.saveAdapters(dir);
     byte[] adapters = Files.readAllBytes(dir.resolve("adapters.safetensors"));
     byte[] config = Files.readAllBytes(dir.resolve("adapter_config.json"));
-    // Writes 1–3: length prefix, JSON header, first tensor of adapters.safetensors; the last one
-    // tried is adapter_config.json's single write (after the safetensors file's tensors).
+    // adapters.safetensors' writes 1–4: the length prefix, the JSON header, the first two tensors.
     for (int nth : new int[] {1, 2, 3, 4}) {
       WriteFaults.failNthNativeWrite(nth, WriteFaults.ENOSPC);
       MlxException e = assertThrows(MlxException.class, () -> engine.saveAdapters(dir));
