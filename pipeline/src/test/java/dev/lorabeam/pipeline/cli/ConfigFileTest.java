@@ -66,6 +66,17 @@ public class ConfigFileTest {
   }
 
   @Test
+  public void theExampleConfigInTheReadmeIsValid() {
+    Path example = Path.of(System.getProperty("lorabeam.root", "..")).resolve("examples/lora.yaml");
+    TrainConfig c = trainConfig("-c", example.toString());
+    assertEquals("smollm2-135m", c.model());
+    assertEquals(Integer.valueOf(100), c.maxSteps());
+    assertEquals(2, c.gradAccumulation());
+    assertEquals(List.of("self_attn.q_proj", "self_attn.v_proj"), c.targetModules());
+    assertEquals("cosine", c.lrSchedule());
+  }
+
+  @Test
   public void commandLineFlagsOverrideTheFile() throws IOException {
     TrainConfig c = trainConfig("-c", write("run.yaml", MLX_LM_STYLE).toString(), "--learning-rate", "1e-3",
         "--batch-size", "8", "--no-mask-prompt", "--target-modules", "o", "--lora-rank", "4");
