@@ -66,6 +66,16 @@ public class ConfigFileTest {
   }
 
   @Test
+  public void nullOrEmptyValuesLeaveTheDeclaredDefault() throws IOException {
+    TrainConfig c = trainConfig("-c", write("nulls.yaml", "model: m\nmax_memory: null\nbatch_size:\nmax_steps: 3\n").toString());
+    assertEquals("max_memory: null keeps the auto limit", null, c.maxMemoryGb());
+    assertEquals(4, c.batchSize());
+    assertEquals(Integer.valueOf(3), c.maxSteps());
+    assertEquals("an empty file sets nothing", "x",
+        trainConfig("-c", write("empty.yaml", "").toString(), "--model", "x").model());
+  }
+
+  @Test
   public void theExampleConfigInTheReadmeIsValid() {
     Path example = Path.of(System.getProperty("lorabeam.root", "..")).resolve("examples/lora.yaml");
     TrainConfig c = trainConfig("-c", example.toString());
