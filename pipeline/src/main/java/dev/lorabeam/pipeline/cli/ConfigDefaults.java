@@ -79,7 +79,7 @@ public final class ConfigDefaults implements IDefaultValueProvider {
 
   private static void check(Entry e, Path file, CommandSpec spec) {
     OptionSpec option = spec.findOption("--" + e.flag());
-    if (option == null || option.longestName().equals(ConfigOption.NAME) || option.usageHelp() || option.versionHelp()) {
+    if (option == null || !settable(option)) {
       String why = MlxLmKeys.different(e.key()).map(w -> ": " + w).orElse("; did you mean "
           + nearest(e, spec) + "?");
       throw new ConfigError(file + " line " + e.line() + ": unknown key '" + e.key() + "' for "
@@ -121,10 +121,15 @@ public final class ConfigDefaults implements IDefaultValueProvider {
   private static String nearest(Entry e, CommandSpec spec) {
     String wanted = e.key().replace('_', '-');
     List<String> names = spec.options().stream()
-        .filter(o -> !o.usageHelp() && !o.versionHelp() && !o.longestName().equals(ConfigOption.NAME))
+        .filter(ConfigDefaults::settable)
         .map(o -> o.longestName().substring(2)).toList();
     String best = names.stream().min(Comparator.comparingInt(n -> distance(wanted, n))).orElse("");
     return e.key().contains("_") ? best.replace('-', '_') : best;
+  }
+
+  /** Whether a file may set the option: not --config itself, --help or --version. */
+  private static boolean settable(OptionSpec o) {
+    return !o.usageHelp() && !o.versionHelp() && !o.longestName().equals(ConfigOption.NAME);
   }
 
   private static String flag(OptionSpec option) {
@@ -167,7 +172,8 @@ public final class ConfigDefaults implements IDefaultValueProvider {
       row[0] = i;
       for (int j = 1; j <= b.length(); j++) {
         int above = row[j];
-        row[j] = Math.min(Math.min(row[j] + 1, row[j - 1] + 1), diagonal + (a.charAt(i - 1) == b.charAt(j - 1) ? 0 : 1));
+        int substitute = diagonal + (a.charAt(i - 1) == b.charAt(j - 1) ? 0 : 1);
+        row[j] = Math.min(Math.min(row[j] + 1, row[j - 1] + 1), substitute);
         diagonal = above;
       }
     }

@@ -11,8 +11,8 @@ public final class ConfigOption {
   static final String NAME = "--config";
 
   @Option(names = {"-c", NAME}, paramLabel = "FILE", order = -1,
-      description = "YAML file of this command's flags (learning_rate: 1e-5 or learning-rate: 1e-5; "
-          + "mlx-lm's keys where they mean the same, e.g. lora_parameters: {rank: 8}); "
+      description = "YAML file of this command's flags, keys written with - or _ (batch_size: 4); "
+          + "mlx-lm's keys where they mean the same (num_layers, lora_parameters: {rank: 8}); "
           + "flags on the command line override it.")
   Path file;
 }
