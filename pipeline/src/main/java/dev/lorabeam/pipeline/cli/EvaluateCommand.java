@@ -15,6 +15,7 @@ import java.nio.file.Path;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
@@ -26,9 +27,12 @@ import picocli.CommandLine.Spec;
 @Command(
     name = "evaluate",
     mixinStandardHelpOptions = true,
+    defaultValueProvider = ConfigDefaults.class,
     description = "Loss and perplexity over every trained token of test.jsonl (or valid.jsonl), base vs adapted.")
 public final class EvaluateCommand implements Callable<Integer> {
   @Spec CommandSpec spec;
+
+  @Mixin ConfigOption configFile;
 
   @Option(names = "--model", required = true, description = "Alias (smollm2-135m, llama-8b, …), Hugging Face directory or GGUF file.")
   String model;
@@ -48,10 +52,11 @@ public final class EvaluateCommand implements Callable<Integer> {
   @Option(names = "--max-seq-length", defaultValue = "2048", description = "Tokens per document; longer ones are cut, like mlx-lm (default: ${DEFAULT-VALUE}).")
   int maxSeqLength;
 
-  @Option(names = "--mask-prompt", description = "Score only completions / final assistant turns, as train --mask-prompt does.")
+  @Option(names = "--mask-prompt", negatable = true, arity = "0..1", fallbackValue = "true", paramLabel = "BOOL",
+      description = "Score only completions / final assistant turns, as train --mask-prompt does.")
   boolean maskPrompt;
 
-  @Option(names = "--mlx-lm-pad-target", negatable = true, defaultValue = "true", fallbackValue = "true",
+  @Option(names = "--mlx-lm-pad-target", negatable = true, arity = "0..1", paramLabel = "BOOL", defaultValue = "true", fallbackValue = "true",
       description = "Also score the padding id 0 after each document, as mlx_lm.lora --test 0.32 does (its mask is steps <= length), so the numbers equal mlx-lm's; --no-mlx-lm-pad-target scores only the documents' own tokens (default: ${DEFAULT-VALUE}).")
   boolean padTarget;
 

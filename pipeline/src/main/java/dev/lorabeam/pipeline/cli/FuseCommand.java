@@ -21,6 +21,7 @@ import java.util.Set;
 import java.util.concurrent.Callable;
 import java.util.stream.Stream;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
@@ -33,6 +34,7 @@ import picocli.CommandLine.Spec;
 @Command(
     name = "fuse",
     mixinStandardHelpOptions = true,
+    defaultValueProvider = ConfigDefaults.class,
     description = "Merge LoRA adapters into the model (W' = W + scale·(A·B)ᵀ in float32) and write a Hugging Face "
         + "directory that mlx-lm and transformers load; optionally a float16 GGUF for llama.cpp.")
 public final class FuseCommand implements Callable<Integer> {
@@ -40,6 +42,8 @@ public final class FuseCommand implements Callable<Integer> {
   private static final Set<String> DTYPES = Set.of("auto", "float32", "float16", "bfloat16");
 
   @Spec CommandSpec spec;
+
+  @Mixin ConfigOption configFile;
 
   @Option(names = "--model", required = true, description = "Alias (smollm2-135m, llama-8b, …), Hugging Face directory or GGUF file.")
   String model;
@@ -50,7 +54,8 @@ public final class FuseCommand implements Callable<Integer> {
   @Option(names = "--output", required = true, description = "Directory to create (must not exist or be empty).")
   Path output;
 
-  @Option(names = "--dequantize", description = "Write a quantized base (mlx-community 4-bit, GGUF Q4) as dense weights.")
+  @Option(names = "--dequantize", negatable = true, arity = "0..1", fallbackValue = "true", paramLabel = "BOOL",
+      description = "Write a quantized base (mlx-community 4-bit, GGUF Q4) as dense weights.")
   boolean dequantize;
 
   @Option(names = "--quantize", defaultValue = "0", description = "Quantize the fused Linears to 4 or 8 bits (affine, group 64, mlx-community layout).")

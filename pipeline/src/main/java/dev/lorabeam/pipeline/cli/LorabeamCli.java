@@ -66,6 +66,7 @@ public final class LorabeamCli implements Runnable {
   static CommandLine newCommandLine() {
     CommandLine cli = new CommandLine(new LorabeamCli());
     cli.setExecutionExceptionHandler(new UserErrorHandler());
+    cli.setParameterExceptionHandler(ConfigDefaults.oneLine(cli.getParameterExceptionHandler()));
     return cli;
   }
 

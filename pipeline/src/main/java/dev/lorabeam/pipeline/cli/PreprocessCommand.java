@@ -2,10 +2,10 @@ package dev.lorabeam.pipeline.cli;
 
 import dev.lorabeam.transforms.UserError;
 
+import dev.lorabeam.pipeline.train.PackingFlags;
 import dev.lorabeam.transforms.BlockOptions;
 import dev.lorabeam.transforms.read.BadRowReport;
 import dev.lorabeam.transforms.pack.BlockPacker.LongDocPolicy;
-import dev.lorabeam.transforms.pack.PackSequences;
 import dev.lorabeam.transforms.jobs.PreprocessConfig;
 import dev.lorabeam.transforms.jobs.PreprocessJob;
 import dev.lorabeam.transforms.jobs.PreprocessSummary;
@@ -22,6 +22,7 @@ import java.util.List;
 import java.util.concurrent.Callable;
 import org.apache.beam.sdk.options.PipelineOptions;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 import picocli.CommandLine.Unmatched;
@@ -29,18 +30,23 @@ import picocli.CommandLine.Model.CommandSpec;
 
 /**
  * {@code preprocess}: JSONL → tokens → packed blocks → safetensors shards + manifest, once, so
- * {@code train --data OUTPUT} can start from them. Flag names are shared with {@code train}.
+ * {@code train --data OUTPUT} can start from them. The packing flags are {@link PackingFlags},
+ * declared once for both commands; {@code -c FILE} reads any of these flags from YAML.
  */
 @Command(
     name = "preprocess",
     mixinStandardHelpOptions = true,
     sortOptions = false,
+    showDefaultValues = true,
+    defaultValueProvider = ConfigDefaults.class,
     description = "Tokenize and pack JSONL data into reusable shards (training shards in OUTPUT, "
         + "validation shards in OUTPUT/valid, dead letters next to each).",
     footer = {"", "Example:",
         "  lorabeam preprocess --data data/sample --model smollm2-135m --output runs/shards",
         "  lorabeam train --model smollm2-135m --data runs/shards"})
 public final class PreprocessCommand implements Callable<Integer> {
+
+  @Mixin ConfigOption configFile;
 
   @Option(names = "--data", required = true, paramLabel = "PATH",
       description = "A JSONL file, a glob, or a directory with train.jsonl and valid.jsonl (val.jsonl).")
@@ -55,49 +61,27 @@ public final class PreprocessCommand implements Callable<Integer> {
       description = "A tokenizer.json to use instead of --model (tokenizer_config.json beside it is read too).")
   Path tokenizer;
 
-  @Option(names = "--train-seq-length", paramLabel = "T", defaultValue = "" + PackSequences.DEFAULT_SEQ_LENGTH,
-      description = "Tokens per training row; blocks hold T+1 tokens. Default: ${DEFAULT-VALUE}.")
-  int trainSeqLength;
+  @Mixin PackingFlags packing;
 
   @Option(names = "--output", required = true, paramLabel = "DIR", description = "Where the shards go.")
   Path output;
 
-  @Option(names = "--mask-prompt", description = "Train only on completions / the final assistant turn.")
-  boolean maskPrompt;
-
-  @Option(names = "--seed", paramLabel = "N", defaultValue = "0", description = "Seed for packing order.")
-  long seed;
-
   @Option(names = "--long-docs", paramLabel = "POLICY", defaultValue = "split",
-      description = "Documents longer than T+1 tokens: split, truncate or drop. Default: ${DEFAULT-VALUE}.")
+      description = "Documents longer than T+1 tokens: split, truncate or drop.")
   String longDocs;
 
-  @Option(names = "--fill-gaps",
+  @Option(names = "--fill-gaps", negatable = true, arity = "0..1", fallbackValue = "true", paramLabel = "BOOL",
       description = "Cut documents at block ends so blocks are full (default: keep documents whole, "
           + "pad where nothing fits).")
   boolean fillGaps;
 
-  @Option(names = "--max-bad-fraction", paramLabel = "F",
-      defaultValue = "" + BadRowReport.DEFAULT_MAX_BAD_FRACTION,
-      description = "Fail when more than this fraction of rows is bad. Default: ${DEFAULT-VALUE}.")
-  double maxBadFraction;
-
   @Option(names = "--max-row-bytes", paramLabel = "N", defaultValue = "" + ReadExamples.DEFAULT_MAX_ROW_BYTES,
-      description = "Longer rows are dead-lettered as ROW_TOO_LONG. Default: ${DEFAULT-VALUE}.")
+      description = "Longer rows are dead-lettered as ROW_TOO_LONG.")
   int maxRowBytes;
 
   @Option(names = "--num-shards", paramLabel = "N", defaultValue = "" + WriteShards.DEFAULT_NUM_SHARDS,
-      description = "Shard files per split. Default: ${DEFAULT-VALUE}.")
+      description = "Shard files per split.")
   int numShards;
-
-  @Option(names = "--distrust", paramLabel = "MODE", defaultValue = "off",
-      description = "Empirical distrust recorded in the shards: off, additive or weighted "
-          + "(token weights × L_emp / mean L_emp). Default: ${DEFAULT-VALUE}.")
-  String distrust;
-
-  @Option(names = "--alpha", paramLabel = "A", defaultValue = "" + BlockOptions.DEFAULT_ALPHA,
-      description = "Distrust α. Default: ${DEFAULT-VALUE}.")
-  double alpha;
 
   @Option(names = "--template-date", paramLabel = "YYYY-MM-DD",
       description = "The date chat templates' strftime_now renders, pinned in the manifest "
@@ -113,10 +97,10 @@ public final class PreprocessCommand implements Callable<Integer> {
   public Integer call() {
     PrintWriter out = spec.commandLine().getOut();
     PreprocessConfig config = PreprocessConfig.of(data, tokenizer(), output)
-        .withSeqLength(trainSeqLength).withMaskPrompt(maskPrompt).withSeed(seed)
-        .withLongDocPolicy(policy()).withMaxBadFraction(maxBadFraction)
+        .withSeqLength(packing.trainSeqLength()).withMaskPrompt(packing.maskPrompt()).withSeed(packing.seed())
+        .withLongDocPolicy(policy()).withMaxBadFraction(packing.maxBadFraction())
         .withMaxRowBytes(maxRowBytes).withNumShards(numShards).withFillGaps(fillGaps);
-    config = config.withBlocks(config.blocks().withDistrust(distrust, alpha, 0)
+    config = config.withBlocks(config.blocks().withDistrust(packing.distrust(), packing.alpha(), 0)
         .withTemplateDate(templateDate == null ? BlockOptions.today() : templateDate));
     PipelineOptions options = PreprocessJob.defaultOptions(beamArgs.toArray(String[]::new));
     PreprocessSummary summary;

@@ -18,7 +18,8 @@ final class UserErrorHandler implements IExecutionExceptionHandler {
   @Override
   public int handleExecutionException(Exception e, CommandLine cli, ParseResult parsed) {
     if (e instanceof UserError || e instanceof IllegalArgumentException) {
-      cli.getErr().println(cli.getColorScheme().errorText("error: " + e.getMessage()));
+      String message = ConfigDefaults.withOrigin(e.getMessage(), cli);  // a value from -c FILE: its line
+      cli.getErr().println(cli.getColorScheme().errorText("error: " + message));
       return USER_ERROR;
     }
     cli.getErr().println(cli.getColorScheme().errorText("error: " + e));

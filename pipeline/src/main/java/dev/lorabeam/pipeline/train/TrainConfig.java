@@ -12,7 +12,8 @@ import java.util.List;
 import java.util.Locale;
 
 /**
- * Every {@code train} flag, validated once. Built by the CLI (or {@link #builder}), read by the
+ * Every {@code train} flag, validated once. Built from the flags' one declaration
+ * ({@link TrainFlags#toConfig}, which {@link #builder} starts from too), read by the
  * pipeline, the trainer and the engine, and written as JSON beside every checkpoint so a run can be
  * explained and resumed from its files alone. Each component is named after its flag
  * ({@code batchSize} ↔ {@code --batch-size}); a bad value fails the compact constructor with one
