@@ -180,6 +180,8 @@ public final class EndToEndBenchmark {
     MlxLmReport r = MlxLmReport.parse(p.output());
     Matcher peak = PEER_PEAK.matcher(p.output());
     long peakBytes = peak.find() ? Long.parseLong(peak.group(1)) : Math.round(r.peakMemGb() * 1e9);
+    System.out.printf("mlx_lm.lora validated %d times (before iteration 1 and before its last), %.1f s in all; train"
+        + " validates once, after its last step%n", r.validations(), r.valSecs());
     return new Side("mlx_lm.lora", r.trainedTokens(), Long.parseLong(iters), p.wallSecs(), r.tokensPerSec(), peakBytes, p.peakRssBytes(),
         r.valLoss());
   }
