@@ -23,19 +23,22 @@ import java.util.stream.Stream;
 
 /**
  * {@code train} against {@code mlx_lm.lora} on real variable-length text, as a user runs them: each
- * side is a fresh process ({@code train} in a new JVM through the real CLI, mlx-lm through its own
- * {@code main}), one after the other, one epoch each, on the same float32 Hugging Face directory (the
- * demo SmolLM2-135M-Instruct GGUF dequantized by gguf_to_hf.py, tokenizer.json generated from the same
- * file), the same JSONL rows (the first {@code --rows} of data/sample), LoRA rank 8, scale 20, the
- * last 16 blocks, every Linear, AdamW lr 1e-5, weight decay 0.01, no clipping, batch 4, T = 512.
+ * side is a fresh process ({@code train} through the real launcher {@code bin/lorabeam}, with its JVM
+ * flags, mlx-lm through its own {@code main}), one after the other, one epoch each, on the same float32
+ * Hugging Face directory (the demo SmolLM2-135M-Instruct GGUF dequantized by gguf_to_hf.py,
+ * tokenizer.json generated from the same file), the same JSONL rows (the first {@code --rows} of
+ * data/sample), LoRA rank 8, scale 20, the last 16 blocks, every Linear, AdamW lr 1e-5, weight decay
+ * 0.01, no clipping, T = 512, and the same work per optimizer step: mlx-lm's 4 documents (each padded to
+ * its batch's longest, ~800 tokens) against train's 2 packed blocks of 512 (see {@link Options}).
  * Prints trained tokens/s, epoch wall time, MLX peak, process peak RSS ({@code /usr/bin/time -v}),
  * the final validation loss, and the ratios. Not a test: a machine shared with other work shows up in
  * both sides, so compare ratios from one run.
  *
- * <p>Run: {@code mvn -q -pl pipeline exec:java -Dexec.mainClass=dev.lorabeam.pipeline.bench.EndToEndBenchmark
- * -Dexec.args="--rows 64"} (flags: {@code --rows N --valid-rows N --batch-size B --seq-len T --lr X --shape S}).
- * {@code --shape tiny-49k} swaps the model for random tiny blocks under the same vocabulary and tokenizer,
- * for machines where float32 GEMMs go through the wheel's reference BLAS (a SmolLM2 epoch takes hours there).
+ * <p>Run: {@code mvn -q -pl pipeline exec:java -Dexec.mainClass=dev.lorabeam.pipeline.bench.EndToEndBenchmark}
+ * (flags: {@link Options#USAGE}). {@code --shape tiny-49k} swaps the model for random tiny blocks under the
+ * same vocabulary and tokenizer, for machines where float32 GEMMs go through the wheel's reference BLAS (a
+ * SmolLM2 epoch takes hours there). {@code --java-opts} and {@code --beam-args} change only the train side,
+ * for A/B runs of the launcher's JVM flags and the runner's options.
  */
 public final class EndToEndBenchmark {
   private static final ObjectMapper JSON = new ObjectMapper();
@@ -45,28 +48,45 @@ public final class EndToEndBenchmark {
       + " flush=True))\nfrom mlx_lm.lora import main\nsys.argv[0] = 'mlx_lm.lora'\nmain()\n";
 
   /** One side's epoch. */
-  record Side(String name, long trainedTokens, double wallSecs, double ownTokensPerSec, long mlxPeakBytes,
-      long peakRssBytes, double valLoss) {
+  record Side(String name, long trainedTokens, long steps, double wallSecs, double ownTokensPerSec,
+      long mlxPeakBytes, long peakRssBytes, double valLoss) {
     double tokensPerSec() {
       return trainedTokens / wallSecs;
     }
   }
 
-  record Options(int rows, int validRows, int batchSize, int seqLen, double lr, String shape) {
+  /**
+   * @param batchSize mlx-lm's {@code --batch-size}: documents per step, each padded to the batch's longest
+   * @param ourBatchSize train's {@code --batch-size}: packed blocks of T per step. data/sample's documents
+   *     average ~175 tokens, so mlx-lm's 4 documents are ~800 padded tokens a step and 2 blocks of 512 (~890
+   *     trained) are the same work per optimizer step; 4 blocks would be 2.3× the tokens (and activations) of
+   *     each of mlx-lm's steps. Both sides print their tokens per step.
+   * @param javaOpts replaces bin/lorabeam's JVM flags when not empty (an A/B of the launcher's defaults)
+   * @param beamArgs extra {@code --name=value} arguments for {@code train} (e.g. {@code --targetParallelism=2})
+   */
+  record Options(int rows, int validRows, int batchSize, int ourBatchSize, int seqLen, double lr, String shape,
+      String javaOpts, List<String> beamArgs) {
+    static final String USAGE = "usage: EndToEndBenchmark [--rows 64] [--valid-rows 16] [--batch-size 4]"
+        + " [--lorabeam-batch-size 2]"
+        + " [--seq-len 512] [--lr 1e-5] [--shape smollm2-135m|tiny-49k] [--java-opts 'JVM flags']"
+        + " [--beam-args '--name=value ...']";
+
     static Options parse(String[] args) {
       Map<String, String> m = new java.util.HashMap<>(Map.of("--rows", "64", "--valid-rows", "16",
-          "--batch-size", "4", "--seq-len", "512", "--lr", "1e-5", "--shape", "smollm2-135m"));
+          "--batch-size", "4", "--seq-len", "512", "--lr", "1e-5", "--shape", "smollm2-135m", "--java-opts", "",
+          "--beam-args", "", "--lorabeam-batch-size", "2"));
       for (int i = 0; i < args.length; i += 2) {
         if (!m.containsKey(args[i]) || i + 1 >= args.length) {
-          throw new IllegalArgumentException("usage: EndToEndBenchmark [--rows 64] [--valid-rows 16] "
-              + "[--batch-size 4] [--seq-len 512] [--lr 1e-5] [--shape smollm2-135m|tiny-49k]; got "
-              + String.join(" ", args));
+          throw new IllegalArgumentException(USAGE + "; got " + String.join(" ", args));
         }
         m.put(args[i], args[i + 1]);
       }
+      String beam = m.get("--beam-args").trim();
       return new Options(Integer.parseInt(m.get("--rows")), Integer.parseInt(m.get("--valid-rows")),
-          Integer.parseInt(m.get("--batch-size")), Integer.parseInt(m.get("--seq-len")),
-          Double.parseDouble(m.get("--lr")), m.get("--shape"));
+          Integer.parseInt(m.get("--batch-size")), Integer.parseInt(m.get("--lorabeam-batch-size")),
+          Integer.parseInt(m.get("--seq-len")),
+          Double.parseDouble(m.get("--lr")), m.get("--shape"), m.get("--java-opts").trim(),
+          beam.isEmpty() ? List.of() : List.of(beam.split("\\s+")));
     }
   }
 
@@ -88,11 +108,12 @@ public final class EndToEndBenchmark {
     }
     Path data = subset(root.resolve("data/sample"), work.resolve("data"), o);
     System.out.printf("== lorabeam end-to-end: train vs mlx_lm.lora ==%nMLX %s; model %s (%s, float32, the demo"
-            + " tokenizer); data: first %d train / %d valid rows of data/sample; B=%d, T=%d, lr %g, rank 8,"
+            + " tokenizer); data: first %d train / %d valid rows of data/sample; mlx-lm B=%d documents, train B=%d blocks of"
+            + " T=%d, lr %g, rank 8,"
             + " scale 20, last 16 blocks, all 7 Linears, AdamW wd 0.01, no clipping, one epoch%n", Mlx.version(), model,
         o.shape().equals("tiny-49k") ? "random weights: 3 blocks of hidden 64, SmolLM2's vocabulary, tied head"
             : "SmolLM2-135M-Instruct dequantized from the demo GGUF", o.rows(), o.validRows(), o.batchSize(),
-        o.seqLen(), o.lr());
+        o.ourBatchSize(), o.seqLen(), o.lr());
     Side ours = runOurs(root, model, data, work, o);
     print(ours);
     Side peer = runPeer(venv, model, data, work, o);
@@ -105,30 +126,37 @@ public final class EndToEndBenchmark {
   }
 
   private static void print(Side s) {
-    System.out.printf("%-12s %,8d trained tokens in %7.1f s = %7.1f tokens/s (own report %.1f); MLX peak %.0f MB;"
-            + " peak RSS %.0f MB; validation loss %.4f%n", s.name(), s.trainedTokens(), s.wallSecs(),
-        s.tokensPerSec(), s.ownTokensPerSec(), s.mlxPeakBytes() / 1e6, s.peakRssBytes() / 1e6, s.valLoss());
+    System.out.printf("%-12s %,8d trained tokens (%d steps, %.0f a step) in %7.1f s = %7.1f tokens/s (own report"
+            + " %.1f); MLX peak %.0f MB; peak RSS %.0f MB; validation loss %.4f%n", s.name(), s.trainedTokens(),
+        s.steps(), (double) s.trainedTokens() / s.steps(), s.wallSecs(), s.tokensPerSec(), s.ownTokensPerSec(), s.mlxPeakBytes() / 1e6, s.peakRssBytes() / 1e6, s.valLoss());
   }
 
   private static Side runOurs(Path root, Path model, Path data, Path work, Options o) throws Exception {
     Path out = work.resolve("lorabeam");
     deleteTree(out);
-    String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-    List<String> cmd = List.of(java, "-Dai.djl.offline=true", "-cp", classPath(),
-        "dev.lorabeam.pipeline.cli.LorabeamCli", "train", "--model", model.toString(), "--data", data.toString(),
-        "--epochs", "1", "--batch-size", String.valueOf(o.batchSize()), "--train-seq-length",
+    // The real launcher (its JVM flags and MALLOC_ARENA_MAX), on this JVM's class path: the build being measured.
+    List<String> cmd = new ArrayList<>(List.of(root.resolve("bin/lorabeam").toString(), "train", "--model",
+        model.toString(), "--data", data.toString(),
+        "--epochs", "1", "--batch-size", String.valueOf(o.ourBatchSize()), "--train-seq-length",
         String.valueOf(o.seqLen()), "--learning-rate", String.valueOf(o.lr()), "--max-grad-norm", "0",
         "--lora-layers", "16", "--steps-per-eval", "0", "--val-batches", "-1", "--save-every", "0",
-        "--adapter-path", out.toString());
-    System.out.printf("%ntrain: %s ...%n", String.join(" ", cmd.subList(4, cmd.size())));
-    TimedProcess p = TimedProcess.run(cmd, root, Map.of(), work.resolve("lorabeam.log"), 180);
+        "--adapter-path", out.toString()));
+    cmd.addAll(o.beamArgs());
+    Map<String, String> env = new java.util.HashMap<>(Map.of("LORABEAM_CLASSPATH", classPath(),
+        "JAVA_HOME", System.getProperty("java.home")));
+    if (!o.javaOpts().isEmpty()) {
+      env.put("LORABEAM_JAVA_OPTS", o.javaOpts());
+    }
+    System.out.printf("%ntrain: bin/lorabeam %s%s ...%n", String.join(" ", cmd.subList(1, cmd.size())),
+        o.javaOpts().isEmpty() ? "" : " (LORABEAM_JAVA_OPTS=" + o.javaOpts() + ")");
+    TimedProcess p = TimedProcess.run(cmd, root, env, work.resolve("lorabeam.log"), 180);
     List<JsonNode> metrics = new ArrayList<>();
     for (String line : Files.readAllLines(out.resolve("metrics.jsonl"))) {
       metrics.add(JSON.readTree(line));
     }
     JsonNode last = metrics.get(metrics.size() - 1);
     double peakGb = metrics.stream().mapToDouble(n -> n.path("memory_gb").asDouble()).max().orElse(0);
-    return new Side("lorabeam", tokensSeen(out), p.wallSecs(), last.path("tokens_per_sec").asDouble(),
+    return new Side("lorabeam", tokensSeen(out), metrics.size(), p.wallSecs(), last.path("tokens_per_sec").asDouble(),
         Math.round(peakGb * 1e9), p.peakRssBytes(), last.path("val_loss").asDouble(Double.NaN));
   }
 
@@ -152,7 +180,9 @@ public final class EndToEndBenchmark {
     MlxLmReport r = MlxLmReport.parse(p.output());
     Matcher peak = PEER_PEAK.matcher(p.output());
     long peakBytes = peak.find() ? Long.parseLong(peak.group(1)) : Math.round(r.peakMemGb() * 1e9);
-    return new Side("mlx_lm.lora", r.trainedTokens(), p.wallSecs(), r.tokensPerSec(), peakBytes, p.peakRssBytes(),
+    System.out.printf("mlx_lm.lora validated %d times (before iteration 1 and before its last), %.1f s in all; train"
+        + " validates once, after its last step%n", r.validations(), r.valSecs());
+    return new Side("mlx_lm.lora", r.trainedTokens(), Long.parseLong(iters), p.wallSecs(), r.tokensPerSec(), peakBytes, p.peakRssBytes(),
         r.valLoss());
   }
 

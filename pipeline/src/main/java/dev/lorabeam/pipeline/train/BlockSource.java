@@ -149,7 +149,8 @@ record BlockSource(String trainDir, @Nullable String validDir, ShardManifest man
     }
     try {
       ShardManifest m = ShardManifest.read(dir);
-      return m.settings().sameBlocksAs(ShardSettings.of(blocks))
+      List<String> files = DataSource.matchedFiles(patterns, String.join(",", patterns));
+      return m.settings().sameBlocksAs(ShardSettings.of(PreprocessJob.packBucketsFor(blocks, files)))
           && new HashSet<>(m.sources()).equals(currentSources(patterns, m.sources()));
     } catch (IOException | RuntimeException e) {
       return false; // another version, damaged: prepare again

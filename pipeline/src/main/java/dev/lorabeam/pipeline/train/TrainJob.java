@@ -76,6 +76,10 @@ public final class TrainJob {
       throw new UserError("--data " + config.data() + " produced no training blocks (" + blocks.trainDir()
           + " is empty): check the data and its dead letters");
     }
+    // The preparation job's objects (its Beam graph, the tokenized documents) are garbage now. Collect
+    // them before the engine allocates, so a heap that returns free memory (bin/lorabeam's serial
+    // collector) shrinks before MLX's peak instead of adding to it.
+    System.gc();
     BatchPlan plan = BatchPlan.of(blockCount, config);
     // The data's identity for --resume: the block set's content fingerprint plus the order parameters.
     DataIdentity identity = new DataIdentity(manifest.blockSetFingerprint(), config.seed(),

@@ -21,6 +21,8 @@ public class MlxLmReportTest {
     assertEquals(4100, r.trainedTokens());
     assertEquals(3.25, r.valLoss(), 1e-9);
     assertEquals(1.5, r.peakMemGb(), 1e-9);
+    assertEquals(2, r.validations());
+    assertEquals(4.1, r.valSecs(), 1e-9);
   }
 
   @Test
@@ -34,6 +36,8 @@ public class MlxLmReportTest {
     assertEquals(6400, r.trainedTokens());
     assertEquals(10.79, r.valLoss(), 1e-9);
     assertTrue(Double.isNaN(r.peakMemGb()));
+    assertEquals(2, r.validations());
+    assertEquals(6.05, r.valSecs(), 1e-9);
   }
 
   @Test
