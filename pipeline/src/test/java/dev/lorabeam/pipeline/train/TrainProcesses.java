@@ -82,7 +82,8 @@ final class TrainProcesses implements AutoCloseable {
 
   /** Starts {@code lorabeam train ARGS}; {@code jvmOptions} go before the class (e.g. {@code -Dkey=value}). */
   Child start(List<String> args, String... jvmOptions) throws IOException {
-    List<String> cmd = new ArrayList<>(List.of(
+    List<String> cmd = new ArrayList<>(sigintIgnored() ? resetSigint() : List.of());
+    cmd.addAll(List.of(
         Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx1g",
         // Startup dominates a child here (its steps take milliseconds): C1 only, one GC thread.
         "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", "-Dai.djl.offline=true",
@@ -99,6 +100,29 @@ final class TrainProcesses implements AutoCloseable {
     Process p = pb.start();
     started.add(p);
     return new Child(p, log);
+  }
+
+  /**
+   * True when this JVM was started with SIGINT ignored (Maven run as a background job of a
+   * non-interactive shell): children inherit that, and a JVM never handles an ignored SIGINT.
+   */
+  private static boolean sigintIgnored() {
+    try {
+      for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
+        if (line.startsWith("SigIgn:")) {
+          return (Long.parseUnsignedLong(line.substring(7).trim(), 16) & 0x2) != 0;  // bit 1 = signal 2
+        }
+      }
+    } catch (IOException | NumberFormatException e) {
+      // Not Linux: nothing to read, start the child as it is.
+    }
+    return false;
+  }
+
+  /** Starts the child through the venv's Python, which sets SIGINT back to its default and execs the JVM. */
+  private static List<String> resetSigint() {
+    return List.of(Path.of(System.getProperty("lorabeam.venv", ".venv"), "bin", "python").toString(), "-c",
+        "import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_DFL); os.execv(sys.argv[1], sys.argv[1:])");
   }
 
   /** Runs {@code train ARGS} to its end within {@code seconds} and expects exit code 0. */
