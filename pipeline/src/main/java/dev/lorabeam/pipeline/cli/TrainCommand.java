@@ -2,6 +2,7 @@ package dev.lorabeam.pipeline.cli;
 
 import dev.lorabeam.transforms.UserError;
 
+import dev.lorabeam.pipeline.train.StopSignal;
 import dev.lorabeam.pipeline.train.TrainConfig;
 import dev.lorabeam.pipeline.train.TrainFlags;
 import dev.lorabeam.pipeline.train.TrainJob;
@@ -11,6 +12,8 @@ import java.util.concurrent.Callable;
 import java.util.regex.Pattern;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Spec;
 import picocli.CommandLine.Unmatched;
 
 /**
@@ -58,11 +61,43 @@ public final class TrainCommand implements Callable<Integer> {
 
   @Unmatched List<String> unmatched = new ArrayList<>();
 
+  @Spec CommandSpec spec;
+
   @Override
   public Integer call() {
     TrainConfig config = toConfig();
-    TrainJob.run(config, beamArgs());
+    try {
+      TrainJob.run(config, beamArgs());
+    } catch (StopSignal.Stopped stopped) {
+      System.err.println(stoppedLine(stopped, config.adapterPath(), originalArgs()));
+      return stopped.kind().exitCode;
+    }
     return 0;
+  }
+
+  /** The one line a run stopped by Ctrl-C / SIGTERM ends with: where it stopped and how to go on. */
+  static String stoppedLine(StopSignal.Stopped s, String adapterPath, List<String> args) {
+    List<String> resume = new ArrayList<>(List.of("lorabeam"));
+    for (String a : args) {
+      resume.add(a.isEmpty() || a.matches(".*[\\s'\"$`\\\\].*") ? "'" + a.replace("'", "'\\''") + "'" : a);
+    }
+    if (!args.contains("--resume")) {
+      resume.add("--resume");
+    }
+    String where = s.checkpoint() == null
+        ? "no checkpoint was written yet, --resume starts at step 0"
+        : "checkpoint " + s.checkpoint();
+    return String.format("Stopped by SIG%s after step %d (%s). To resume from --adapter-path %s: %s",
+        s.kind(), s.step(), where, adapterPath, String.join(" ", resume));
+  }
+
+  /** The command line as typed after {@code lorabeam} (picocli keeps it), or just {@code train}. */
+  private List<String> originalArgs() {
+    if (spec == null || spec.commandLine().getParseResult() == null) {
+      return List.of("train");
+    }
+    List<String> all = spec.commandLine().getParseResult().originalArgs();
+    return all.isEmpty() ? List.of("train") : all;
   }
 
   /** The validated config; a bad flag becomes a one-line {@link UserError}. */

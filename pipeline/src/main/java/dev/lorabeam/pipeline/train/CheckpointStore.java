@@ -350,12 +350,12 @@ public final class CheckpointStore {
     }
     int drop = Math.max(0, readable.size() - keep);
     for (long step : readable.subList(0, drop)) {
-      DurableFiles.deleteTree(root.resolve(dirName(step)));
+      discard(step);
     }
     long oldestKept = readable.isEmpty() ? Long.MIN_VALUE : readable.get(drop);
     for (long step : unreadable) {
       if (step < oldestKept) {
-        DurableFiles.deleteTree(root.resolve(dirName(step)));
+        discard(step);
       }
     }
     try (DirectoryStream<Path> leftovers = Files.newDirectoryStream(root, TMP_PREFIX + "*")) {
@@ -365,6 +365,16 @@ public final class CheckpointStore {
     } catch (IOException e) {
       throw new UncheckedIOException("cannot list " + root, e);
     }
+  }
+
+  /**
+   * Renames {@code step-N} to a {@code .tmp-*} name before deleting it: a process killed while the
+   * files go one by one must not leave a {@code step-*} directory with half its files.
+   */
+  private void discard(long step) {
+    Path doomed = root.resolve(TMP_PREFIX + "pruned-" + dirName(step) + "-" + UUID.randomUUID());
+    DurableFiles.move(root.resolve(dirName(step)), doomed);
+    DurableFiles.deleteTree(doomed);
   }
 
   private static List<Path> files(Path dir) {

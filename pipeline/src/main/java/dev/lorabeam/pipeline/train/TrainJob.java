@@ -101,7 +101,8 @@ public final class TrainJob {
             blocks.trainDir(), validDir, tokenizer.fingerprint())));
 
     PipelineResult result;
-    try {
+    // Ctrl-C / SIGTERM from here on stop the run between steps, with a checkpoint (StopSignal).
+    try (StopSignal.Handlers signals = StopSignal.install()) {
       result = pipeline.run();
       result.waitUntilFinish();
     } catch (RuntimeException e) {
@@ -136,6 +137,9 @@ public final class TrainJob {
     for (Throwable t = e; t != null; t = t.getCause()) {
       if (t instanceof UserError u) {
         return u;
+      }
+      if (t instanceof StopSignal.Stopped stopped) {
+        return stopped;
       }
       if (t instanceof BadRowReport.BadInputException b) {
         return new UserError(b.getMessage(), b);

@@ -105,7 +105,11 @@ final class TrainLoraFn extends DoFn<KV<Integer, Long>, StepMetrics> {
     }
     try {
       while (!s.finished() && Boolean.TRUE.equals(received.get(s.nextIndex()).read())) {
+        stopIfRequested(s);
         out.accept(s.trainNext());
+      }
+      if (!s.finished()) {
+        stopIfRequested(s);
       }
     } catch (RuntimeException e) {
       discard(s);
@@ -124,6 +128,14 @@ final class TrainLoraFn extends DoFn<KV<Integer, Long>, StepMetrics> {
     }
     if (s.finished()) {
       discard(s);
+    }
+  }
+
+  /** Between steps: a pending Ctrl-C / SIGTERM checkpoints here and ends the run ({@link StopSignal}). */
+  private static void stopIfRequested(TrainingSession s) {
+    StopSignal.Kind kind = StopSignal.requested();
+    if (kind != null) {
+      throw s.stop(kind);
     }
   }
 

@@ -29,6 +29,8 @@ import org.slf4j.LoggerFactory;
  */
 final class TrainingSession implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(TrainingSession.class);
+  /** Test-only: milliseconds the checkpoint written on a stop signal waits before its commit. */
+  static final String STOP_PAUSE_PROPERTY = "lorabeam.test.stopCheckpointPauseMs";
 
   /**
    * Where the run stands. {@code stepOffset} is the step the run resumed at when the data changed
@@ -235,7 +237,27 @@ final class TrainingSession implements AutoCloseable {
     return targets == 0 ? Double.NaN : ceSum / targets;
   }
 
+  /**
+   * Ends the run between steps on a signal ({@link StopSignal}): checkpoints the step reached,
+   * unless that step is already saved or none was trained, and says where the run stopped.
+   */
+  StopSignal.Stopped stop(StopSignal.Kind kind) {
+    if (position.nextIndex() != checkpointIndex && world.writer()) {
+      ProgressReporter.printLine("Saving a checkpoint at step " + position.step() + " before stopping");
+      saveCheckpoint(plan.epochOf(position.nextIndex() - 1), Long.getLong(STOP_PAUSE_PROPERTY, 0));
+    }
+    return new StopSignal.Stopped(kind, position.step(), latestCheckpoint);
+  }
+
   private void saveCheckpoint(int epoch) {
+    saveCheckpoint(epoch, 0);
+  }
+
+  /**
+   * @param pauseMillis a pause after the files are written and before they are committed, for the
+   *     test that sends a second Ctrl-C in the middle of a checkpoint ({@link #STOP_PAUSE_PROPERTY})
+   */
+  private void saveCheckpoint(int epoch, long pauseMillis) {
     if (!world.writer()) {
       // Rank 0 writes this checkpoint from the same state; name it so messages point at it.
       latestCheckpoint = Path.of(config.adapterPath()).resolve(CheckpointStore.dirName(position.step()));
@@ -249,8 +271,20 @@ final class TrainingSession implements AutoCloseable {
     latestCheckpoint = store.save(manifest, bytes, tmp -> {
       engine.saveAdapters(tmp);
       engine.saveOptimizerState(tmp.resolve(CheckpointStore.OPTIMIZER_FILE));
+      pause(pauseMillis);
     }).dir();
     checkpointIndex = position.nextIndex();
+  }
+
+  private static void pause(long millis) {
+    if (millis <= 0) {
+      return;
+    }
+    try {
+      Thread.sleep(millis);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
   }
 
   /** Closes the engine (all native memory freed) and reopens it from base weights + checkpoint. */
