@@ -1,0 +1,148 @@
+// The MLX primitives of cpu_ops.h. Each eval_cpu allocates its output and runs its kernel through the
+// CPU stream's command encoder, like MLX's own CPU ops, so it is ordered with them on that stream.
+#include "engine/cpu_ops.h"
+
+#include "engine/cpu_kernels.h"
+#include "mlx/backend/cpu/encoder.h"
+#include "mlx/primitives.h"
+
+namespace lorabeam {
+
+namespace {
+
+// Rows of the last axis: (rows, cols) of a row-contiguous array.
+int64_t last_axis(const mx::array& x) { return x.ndim() == 0 ? 1 : x.shape(-1); }
+
+// Allocates out and dispatches kernel(in, out) on the primitive's stream.
+template <class Kernel>
+void dispatch(mx::Stream stream, const mx::array& in, mx::array& out, Kernel kernel) {
+  out.set_data(mx::allocator::malloc(out.nbytes()));
+  auto& encoder = mx::cpu::get_command_encoder(stream);
+  encoder.set_input_array(in);
+  encoder.set_output_array(out);
+  encoder.dispatch([in = mx::array::unsafe_weak_copy(in), out = mx::array::unsafe_weak_copy(out),
+                    kernel]() mutable { kernel(in.data<float>(), out.data<float>(), in); });
+}
+
+class FastSoftmax : public mx::UnaryPrimitive {
+ public:
+  FastSoftmax(mx::Stream stream, bool causal) : mx::UnaryPrimitive(stream), causal_(causal) {}
+
+  void eval_cpu(const std::vector<mx::array>& inputs, mx::array& out) override {
+    bool causal = causal_;
+    dispatch(stream(), inputs[0], out, [causal](const float* x, float* y, const mx::array& in) {
+      int64_t cols = last_axis(in), rows = in.size() / std::max<int64_t>(cols, 1);
+      int64_t tq = causal ? in.shape(-2) : 0;
+      cpu::softmax_rows(x, y, rows, cols, tq, causal ? cols - tq : 0);
+    });
+  }
+  void eval_gpu(const std::vector<mx::array>&, mx::array&) override {
+    throw std::runtime_error("[FastSoftmax] CPU only: use mx::softmax on the GPU");
+  }
+  // dx = p ⊙ (g − Σ g ⊙ p): masked entries have p = 0, so their gradient is 0 too.
+  std::vector<mx::array> vjp(const std::vector<mx::array>&, const std::vector<mx::array>& cotangents,
+                             const std::vector<int>&, const std::vector<mx::array>& outputs) override {
+    const mx::array &p = outputs[0], &g = cotangents[0];
+    mx::array gp = mx::multiply(g, p, stream());
+    return {mx::subtract(gp, mx::multiply(p, mx::sum(gp, -1, true, stream()), stream()), stream())};
+  }
+  std::vector<mx::Shape> output_shapes(const std::vector<mx::array>& inputs) override {
+    return {inputs[0].shape()};
+  }
+  bool is_equivalent(const mx::Primitive& other) const override {
+    return causal_ == static_cast<const FastSoftmax&>(other).causal_;
+  }
+  const char* name() const override { return causal_ ? "FastCausalSoftmax" : "FastSoftmax"; }
+
+ private:
+  bool causal_;
+};
+
+class FastLogSumExp : public mx::UnaryPrimitive {
+ public:
+  explicit FastLogSumExp(mx::Stream stream) : mx::UnaryPrimitive(stream) {}
+
+  void eval_cpu(const std::vector<mx::array>& inputs, mx::array& out) override {
+    dispatch(stream(), inputs[0], out, [](const float* x, float* y, const mx::array& in) {
+      int64_t cols = last_axis(in);
+      cpu::logsumexp_rows(x, y, in.size() / std::max<int64_t>(cols, 1), cols);
+    });
+  }
+  void eval_gpu(const std::vector<mx::array>&, mx::array&) override {
+    throw std::runtime_error("[FastLogSumExp] CPU only: use mx::logsumexp on the GPU");
+  }
+  // d lse / dx = softmax(x).
+  std::vector<mx::array> vjp(const std::vector<mx::array>& primals, const std::vector<mx::array>& cotangents,
+                             const std::vector<int>&, const std::vector<mx::array>&) override {
+    return {mx::multiply(cotangents[0], fast_softmax(primals[0]), stream())};
+  }
+  std::vector<mx::Shape> output_shapes(const std::vector<mx::array>& inputs) override {
+    mx::Shape s = inputs[0].shape();
+    s.back() = 1;
+    return {s};
+  }
+  bool is_equivalent(const mx::Primitive&) const override { return true; }
+  const char* name() const override { return "FastLogSumExp"; }
+};
+
+class FastSigmoid : public mx::UnaryPrimitive {
+ public:
+  explicit FastSigmoid(mx::Stream stream) : mx::UnaryPrimitive(stream) {}
+
+  void eval_cpu(const std::vector<mx::array>& inputs, mx::array& out) override {
+    dispatch(stream(), inputs[0], out,
+             [](const float* x, float* y, const mx::array& in) { cpu::sigmoid(x, y, in.size()); });
+  }
+  void eval_gpu(const std::vector<mx::array>&, mx::array&) override {
+    throw std::runtime_error("[FastSigmoid] CPU only: use mx::sigmoid on the GPU");
+  }
+  // dσ/dx = σ (1 − σ), from the output.
+  std::vector<mx::array> vjp(const std::vector<mx::array>&, const std::vector<mx::array>& cotangents,
+                             const std::vector<int>&, const std::vector<mx::array>& outputs) override {
+    const mx::array& s = outputs[0];
+    mx::array ds = mx::multiply(s, mx::subtract(mx::array(1.0f), s, stream()), stream());
+    return {mx::multiply(cotangents[0], ds, stream())};
+  }
+  std::vector<mx::Shape> output_shapes(const std::vector<mx::array>& inputs) override {
+    return {inputs[0].shape()};
+  }
+  bool is_equivalent(const mx::Primitive&) const override { return true; }
+  const char* name() const override { return "FastSigmoid"; }
+};
+
+// The kernels read rows densely: a strided or broadcast view is copied first (a no-op otherwise).
+mx::array dense(const mx::array& x) { return mx::contiguous(x, false, mx::Device::cpu); }
+
+}  // namespace
+
+bool cpu_kernels_apply(const mx::array& x) {
+  return mx::default_device() == mx::Device::cpu && x.dtype() == mx::float32;
+}
+
+mx::array fast_softmax(const mx::array& x, bool causal) {
+  if (!cpu_kernels_apply(x) || x.ndim() < (causal ? 2 : 1)) {
+    if (!causal) return mx::softmax(x, -1, true);
+    throw std::invalid_argument("fast_softmax: causal mode needs float32 (..., Tq, Tk) on the CPU");
+  }
+  mx::array in = dense(x);
+  mx::Stream s = mx::default_stream(mx::Device::cpu);
+  return mx::array(in.shape(), mx::float32, std::make_shared<FastSoftmax>(s, causal), {in});
+}
+
+mx::array fast_logsumexp(const mx::array& x) {
+  if (!cpu_kernels_apply(x) || x.ndim() < 1) return mx::logsumexp(x, -1, true);
+  mx::array in = dense(x);
+  mx::Shape shape = in.shape();
+  shape.back() = 1;
+  mx::Stream s = mx::default_stream(mx::Device::cpu);
+  return mx::array(shape, mx::float32, std::make_shared<FastLogSumExp>(s), {in});
+}
+
+mx::array fast_sigmoid(const mx::array& x) {
+  if (!cpu_kernels_apply(x)) return mx::sigmoid(x);
+  mx::array in = dense(x);
+  mx::Stream s = mx::default_stream(mx::Device::cpu);
+  return mx::array(in.shape(), mx::float32, std::make_shared<FastSigmoid>(s), {in});
+}
+
+}  // namespace lorabeam

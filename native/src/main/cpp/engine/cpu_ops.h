@@ -1,0 +1,25 @@
+// MLX primitives over the float32 kernels of cpu_kernels.h, for the CPU device only: softmax (plain
+// or causal), log-sum-exp and sigmoid, each with its VJP, usable inside mx::compile and mx::grad.
+// On any other device or dtype each function is MLX's own op, so Metal keeps MLX's kernels.
+#pragma once
+
+#include "mlx/mlx.h"
+
+namespace lorabeam {
+
+namespace mx = mlx::core;
+
+// Whether the fast CPU kernels apply to x: float32 on the CPU device (mx::default_device()).
+bool cpu_kernels_apply(const mx::array& x);
+
+// Softmax over the last axis. causal: x is (..., Tq, Tk) attention scores and query i sees keys
+// j ≤ i + Tk − Tq (MLX's "causal" mode); masked entries are exactly 0.
+mx::array fast_softmax(const mx::array& x, bool causal = false);
+
+// log Σ exp over the last axis, keeping it: (..., V) -> (..., 1).
+mx::array fast_logsumexp(const mx::array& x);
+
+// 1 / (1 + exp(−x)), elementwise.
+mx::array fast_sigmoid(const mx::array& x);
+
+}  // namespace lorabeam
