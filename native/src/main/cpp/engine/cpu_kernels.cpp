@@ -112,6 +112,23 @@ LB_CLONES float logsumexp_row(const float* x, int64_t n) {
   return m + std::log(s);
 }
 
+LB_CLONES void softmax_vjp_row(const float* p, const float* g, float* dx, int64_t n) {
+  float acc[kLanes] = {};
+  int64_t i = 0;
+  for (; i + kLanes <= n; i += kLanes) {
+    for (int l = 0; l < kLanes; l++) acc[l] += g[i + l] * p[i + l];
+  }
+  float dot = 0.0f;
+  for (int l = 0; l < kLanes; l++) dot += acc[l];
+  for (; i < n; i++) dot += g[i] * p[i];
+  for (int64_t j = 0; j < n; j++) dx[j] = p[j] * (g[j] - dot);
+}
+
+LB_CLONES void xent_grad_row(const float* x, float lse, int32_t target, float w, float* dx, int64_t n) {
+  for (int64_t j = 0; j < n; j++) dx[j] = w * exp1(x[j] - lse);
+  if (target >= 0 && target < n) dx[target] -= w;
+}
+
 // Runs fn(begin, end) over [0, items) split into contiguous ranges, one per thread; `cost` is the
 // work of one item in elements, so small calls stay on the calling thread.
 void parallel_for(int64_t items, int64_t cost, const std::function<void(int64_t, int64_t)>& fn) {
@@ -163,6 +180,19 @@ void softmax_rows(const float* x, float* y, int64_t rows, int64_t cols, int64_t 
 void logsumexp_rows(const float* x, float* out, int64_t rows, int64_t cols) {
   parallel_for(rows, cols, [=](int64_t b, int64_t e) {
     for (int64_t r = b; r < e; r++) out[r] = logsumexp_row(x + r * cols, cols);
+  });
+}
+
+void softmax_vjp_rows(const float* p, const float* g, float* dx, int64_t rows, int64_t cols) {
+  parallel_for(rows, cols, [=](int64_t b, int64_t e) {
+    for (int64_t r = b; r < e; r++) softmax_vjp_row(p + r * cols, g + r * cols, dx + r * cols, cols);
+  });
+}
+
+void xent_grad_rows(const float* x, const float* lse, const int32_t* target, const float* w, float* dx,
+                    int64_t rows, int64_t cols) {
+  parallel_for(rows, cols, [=](int64_t b, int64_t e) {
+    for (int64_t r = b; r < e; r++) xent_grad_row(x + r * cols, lse[r], target[r], w[r], dx + r * cols, cols);
   });
 }
 

@@ -22,4 +22,12 @@ void softmax_rows(const float* x, float* y, int64_t rows, int64_t cols, int64_t 
 // out[r] = log Σ_j exp(x[r, j]) for each of `rows` rows of `cols` floats.
 void logsumexp_rows(const float* x, float* out, int64_t rows, int64_t cols);
 
+// dx = p ⊙ (g − Σ_j g ⊙ p) per row: the softmax VJP from its output p and cotangent g.
+void softmax_vjp_rows(const float* p, const float* g, float* dx, int64_t rows, int64_t cols);
+
+// dx[r, j] = w[r] · (exp(x[r, j] − lse[r]) − [j = target[r]]): ∂(Σ w·CE)/∂logits of each row, from its
+// log-sum-exp. A target outside [0, cols) only drops the one-hot term.
+void xent_grad_rows(const float* x, const float* lse, const int32_t* target, const float* w, float* dx,
+                    int64_t rows, int64_t cols);
+
 }  // namespace lorabeam::cpu

@@ -22,4 +22,10 @@ mx::array fast_logsumexp(const mx::array& x);
 // 1 / (1 + exp(−x)), elementwise.
 mx::array fast_sigmoid(const mx::array& x);
 
+// ∂(Σ w·CE)/∂logits = w ⊙ (softmax − onehot(targets)) from logits (C, V) float32, their log-sum-exp
+// (C, 1), targets (C, 1) and weights (C, 1), in one pass; CPU float32 only (cpu_kernels_apply). No
+// VJP of its own: the chunked head calls it inside a custom VJP.
+mx::array fast_xent_grad(const mx::array& logits, const mx::array& lse, const mx::array& targets,
+                         const mx::array& weights);
+
 }  // namespace lorabeam

@@ -23,6 +23,13 @@ std::pair<mx::array, mx::array> lse_and_picked(const mx::array& logits, const mx
   return {lse, picked};
 }
 
+// w·(exp(logits − lse) − onehot(targets)) by MLX's ops: logits (C, V), lse/targets/w (C, 1).
+mx::array xent_grad(const mx::array& logits, const mx::array& lse, const mx::array& tc, const mx::array& wc) {
+  mx::array probs = mx::exp(mx::subtract(logits, lse));  // (C, V) softmax
+  mx::array picked = mx::subtract(mx::take_along_axis(probs, tc, -1), mx::array(1.0f));  // (C, 1)
+  return mx::multiply(mx::put_along_axis(probs, tc, picked, -1), wc);                  // softmax − onehot, × w
+}
+
 }  // namespace
 
 int head_chunk_rows(int vocab, int n) {
@@ -62,10 +69,10 @@ mx::array head_weighted_loss(const Model& m, const mx::array& h, const mx::array
       mx::array logits = head_logits(m, hc);                                     // (C, V) float32
       auto [lse, picked] = lse_and_picked(logits, mx::squeeze(tc, -1), cpu_lse);  // (C, 1) each
       loss = mx::add(loss, mx::sum(mx::multiply(mx::subtract(lse, picked), wc)));
-      mx::array probs = cpu_lse ? fast_softmax(logits) : mx::exp(mx::subtract(logits, lse));  // (C, V) softmax
-      mx::array dlogits = mx::put_along_axis(probs, tc, mx::subtract(mx::take_along_axis(probs, tc, -1),
-                                                                      mx::array(1.0f)), -1);  // softmax − onehot
-      dlogits = mx::astype(mx::multiply(dlogits, wc), p[0].dtype());             // ∂(Σ w·CE)/∂logits
+      // ∂(Σ w·CE)/∂logits = w·(softmax − onehot): one pass of cpu_ops.h's kernel, or MLX's ops.
+      bool fast = cpu_lse && cpu_kernels_apply(logits);
+      mx::array dlogits = fast ? fast_xent_grad(logits, lse, tc, wc) : xent_grad(logits, lse, tc, wc);
+      dlogits = mx::astype(dlogits, p[0].dtype());                               // (C, V)
       grads.push_back(head_input_grad(m, dlogits));                              // (C, D)
     }
     return std::vector<mx::array>{loss, mx::reshape(mx::concatenate(grads, 0), {B, T, D})};
