@@ -13,10 +13,21 @@ namespace {
 // Rows of the last axis: (rows, cols) of a row-contiguous array.
 int64_t last_axis(const mx::array& x) { return x.ndim() == 0 ? 1 : x.shape(-1); }
 
+// out takes over in's buffer when nothing else holds it and the sizes match, as MLX's own unary ops
+// do (the kernels may run in place): without that, e.g. a block recomputed under mx::checkpoint would
+// hold both the (B, H, T, T) scores and their softmax at once. Otherwise out gets new memory.
+void allocate(const mx::array& in, mx::array& out) {
+  if (in.is_donatable() && in.flags().row_contiguous && in.nbytes() == out.nbytes() && in.dtype() == out.dtype()) {
+    out.copy_shared_buffer(in);
+  } else {
+    out.set_data(mx::allocator::malloc(out.nbytes()));
+  }
+}
+
 // Allocates out and dispatches kernel(in, out) on the primitive's stream.
 template <class Kernel>
 void dispatch(mx::Stream stream, const mx::array& in, mx::array& out, Kernel kernel) {
-  out.set_data(mx::allocator::malloc(out.nbytes()));
+  allocate(in, out);
   auto& encoder = mx::cpu::get_command_encoder(stream);
   encoder.set_input_array(in);
   encoder.set_output_array(out);
@@ -24,10 +35,10 @@ void dispatch(mx::Stream stream, const mx::array& in, mx::array& out, Kernel ker
                     kernel]() mutable { kernel(in.data<float>(), out.data<float>(), in); });
 }
 
-// The same for several inputs: kernel(inputs, out).
+// The same for several inputs: kernel(inputs, out); out may take over inputs[0]'s buffer.
 template <class Kernel>
 void dispatch_all(mx::Stream stream, const std::vector<mx::array>& inputs, mx::array& out, Kernel kernel) {
-  out.set_data(mx::allocator::malloc(out.nbytes()));
+  allocate(inputs[0], out);
   auto& encoder = mx::cpu::get_command_encoder(stream);
   std::vector<mx::array> ins;
   for (const mx::array& a : inputs) {
@@ -38,7 +49,7 @@ void dispatch_all(mx::Stream stream, const std::vector<mx::array>& inputs, mx::a
   encoder.dispatch([ins, out = mx::array::unsafe_weak_copy(out), kernel]() mutable { kernel(ins, out); });
 }
 
-// dx = p ⊙ (g − Σ g ⊙ p) in one pass over the rows (four MLX ops otherwise). Inputs p, g; not
+// dx = p ⊙ (g − Σ g ⊙ p) in one pass over the rows (four MLX ops otherwise). Inputs g, p; not
 // differentiable again (the engine takes first derivatives only).
 class FastSoftmaxVjp : public mx::UnaryPrimitive {
  public:
@@ -46,8 +57,8 @@ class FastSoftmaxVjp : public mx::UnaryPrimitive {
 
   void eval_cpu(const std::vector<mx::array>& inputs, mx::array& out) override {
     dispatch_all(stream(), inputs, out, [](const std::vector<mx::array>& in, mx::array& dx) {
-      int64_t cols = last_axis(in[0]);
-      cpu::softmax_vjp_rows(in[0].data<float>(), in[1].data<float>(), dx.data<float>(),
+      int64_t cols = last_axis(in[0]);  // in: g, p
+      cpu::softmax_vjp_rows(in[1].data<float>(), in[0].data<float>(), dx.data<float>(),
                             in[0].size() / std::max<int64_t>(cols, 1), cols);
     });
   }
@@ -101,7 +112,7 @@ class FastSoftmax : public mx::UnaryPrimitive {
   // dx = p ⊙ (g − Σ g ⊙ p): masked entries have p = 0, so their gradient is 0 too.
   std::vector<mx::array> vjp(const std::vector<mx::array>&, const std::vector<mx::array>& cotangents,
                              const std::vector<int>&, const std::vector<mx::array>& outputs) override {
-    std::vector<mx::array> in = {outputs[0], mx::contiguous(cotangents[0], false, stream())};
+    std::vector<mx::array> in = {mx::contiguous(cotangents[0], false, stream()), outputs[0]};
     return {mx::array(outputs[0].shape(), mx::float32, std::make_shared<FastSoftmaxVjp>(stream()), in)};
   }
   std::vector<mx::Shape> output_shapes(const std::vector<mx::array>& inputs) override {
