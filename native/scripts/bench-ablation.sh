@@ -13,8 +13,9 @@ run() {
   echo "=== LORABEAM_ENGINE_OFF=$1 ==="
   LORABEAM_ENGINE_OFF="$1" java -cp "$CP" dev.lorabeam.engine.bench.EngineBenchmark "${@:2}"
 }
-run "causal,chunked_head,shared_lora_a,compiled_eval" --engine-only "$@"
-for path in causal chunked_head shared_lora_a compiled_eval; do
+paths="causal chunked_head shared_lora_a compiled_eval cpu_softmax cpu_sigmoid cpu_lse"
+run "${paths// /,}" --engine-only "$@"
+for path in $paths; do
   run "$path" --engine-only "$@"
 done
 run "" "$@"

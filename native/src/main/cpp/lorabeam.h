@@ -38,6 +38,14 @@ LB_API int lb_matmul_f32(const float* a, int m, int k, const float* b, int kb, i
 /* Times `iters` float32 n×n matrix products after one warm-up; writes GFLOP/s. */
 LB_API int lb_gemm_gflops(int n, int iters, double* gflops);
 
+/* One exp-based op over x (rows, cols) float32 on the CPU device, by the engine's own kernel (fast = 1)
+ * or MLX's op (fast = 0), for tests that compare the two. op: "exp", "sigmoid", "softmax",
+ * "causal_softmax" (row i sees columns j <= i + cols - rows) or "logsumexp". Writes the op's output
+ * (rows·cols floats; rows for logsumexp) to out and, unless grad is NULL, the VJP of Σ cotangent ⊙ out
+ * (cotangent shaped like out) to grad (rows·cols). "exp" has no VJP here. */
+LB_API int lb_cpu_kernel(const char* op, int fast, const float* x, int rows, int cols, const float* cotangent,
+                         float* out, float* grad);
+
 /* MLX memory statistics and limits. Getters return -1 on failure. */
 LB_API int64_t lb_active_memory(void);
 LB_API int64_t lb_peak_memory(void);

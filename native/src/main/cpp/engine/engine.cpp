@@ -129,6 +129,10 @@ EngineTuning EngineTuning::from_env() {
   t.chunked_head = on("chunked_head");
   t.shared_lora_a = on("shared_lora_a");
   t.compiled_eval = on("compiled_eval");
+  bool cpu = mx::default_device() == mx::Device::cpu;  // Metal keeps MLX's own kernels
+  t.cpu_softmax = cpu && on("cpu_softmax");
+  t.cpu_sigmoid = cpu && on("cpu_sigmoid");
+  t.cpu_lse = cpu && on("cpu_lse");
   return t;
 }
 
@@ -168,15 +172,17 @@ std::vector<mx::array> Engine::loss_terms(const std::vector<mx::array>& params, 
   in.dropout_key = key;
   in.checkpoint = training && config_.grad_checkpoint;
   in.shared_lora_a = tuning_.shared_lora_a;
+  in.cpu_softmax = tuning_.cpu_softmax;
+  in.cpu_sigmoid = tuning_.cpu_sigmoid;
   mx::array h = forward_hidden(model_, inputs_of(tokens), in);  // (B, T, D)
   mx::array targets = targets_of(tokens);                       // (B, T)
   mx::array weighted(0.0f);                                     // Σ w·CE
   if (!tuning_.chunked_head) {
     weighted = mx::sum(mx::multiply(cross_entropy(head_logits(model_, h), targets), weights));
   } else if (training) {
-    weighted = head_weighted_loss(model_, h, targets, weights);
+    weighted = head_weighted_loss(model_, h, targets, weights, tuning_.cpu_lse);
   } else {
-    weighted = mx::sum(mx::multiply(head_cross_entropy(model_, h, targets), weights));
+    weighted = mx::sum(mx::multiply(head_cross_entropy(model_, h, targets, tuning_.cpu_lse), weights));
   }
   return {weighted, mx::sum(weights), mx::sum(mx::astype(mx::greater(weights, mx::array(0.0f)), mx::float32))};
 }
@@ -203,8 +209,10 @@ std::vector<float> Engine::token_losses(const Batch& batch) {
   in.lora_options = {lora_.config.scale, 0.0f};
   in.mask = attention_mask(batch.segments, tuning_);
   in.shared_lora_a = tuning_.shared_lora_a;
+  in.cpu_softmax = tuning_.cpu_softmax;
+  in.cpu_sigmoid = tuning_.cpu_sigmoid;
   mx::array ce = head_cross_entropy(model_, forward_hidden(model_, inputs_of(batch.tokens), in),
-                                    targets_of(batch.tokens));  // (B, T)
+                                    targets_of(batch.tokens), tuning_.cpu_lse);  // (B, T)
   ce = mx::where(mx::greater(batch.weights, mx::array(0.0f)), ce, mx::array(0.0f));
   mx::eval(ce);
   return std::vector<float>(ce.data<float>(), ce.data<float>() + ce.size());

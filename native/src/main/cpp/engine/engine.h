@@ -30,10 +30,12 @@ struct EngineConfig {
 // Parses the JSON object Java sends (field names of dev.lorabeam.engine.EngineConfig).
 EngineConfig parse_engine_config(const std::string& json_text);
 
-// Speed paths, all on by default. LORABEAM_ENGINE_OFF=causal,chunked_head,shared_lora_a,compiled_eval
-// (read when an Engine opens) turns some off, so EngineBenchmark can measure each against the path it replaced.
+// Speed paths, all on by default. LORABEAM_ENGINE_OFF=causal,chunked_head,shared_lora_a,compiled_eval,
+// cpu_softmax,cpu_sigmoid,cpu_lse (read when an Engine opens) turns some off, so EngineBenchmark can measure
+// each against the path it replaced. The cpu_* paths (cpu_ops.h) only ever apply on the CPU device.
 struct EngineTuning {
   bool causal = true, chunked_head = true, shared_lora_a = true, compiled_eval = true;
+  bool cpu_softmax = true, cpu_sigmoid = true, cpu_lse = true;
   static EngineTuning from_env();
 };
 

@@ -2,7 +2,10 @@
 #include "engine/model.h"
 
 #include <cmath>
+#include <limits>
 #include <stdexcept>
+
+#include "engine/cpu_ops.h"
 
 namespace lorabeam {
 
@@ -159,6 +162,27 @@ mx::array rope(const ModelArgs& a, const mx::array& x, int offset) {
   return mx::fast::rope(x, a.head_dim, a.rope_traditional, a.rope_theta, 1.0f, offset);
 }
 
+// MLX's SDPA on the CPU is this same graph (its "fallback": scale q, QKᵀ, mask, softmax, ·V) with
+// mx::softmax, whose scalar exp is most of its time; here the softmax is cpu_ops.h's, and the causal
+// mode masks inside the kernel instead of building a (T, T) mask. q (B, H, T, hd), k/v (B, Hkv, S, hd).
+mx::array cpu_attention(const mx::array& q, const mx::array& k, const mx::array& v, float scale,
+                        const std::optional<mx::array>& mask) {
+  int n_kv = k.shape(1), rep = q.shape(1) / n_kv;
+  mx::array qs = mx::multiply(mx::array(scale, q.dtype()), q), ks = k, vs = v;
+  if (rep > 1) {  // grouped queries: (B, Hkv, rep, T, hd) against (B, Hkv, 1, S, hd)
+    qs = mx::unflatten(qs, 1, {n_kv, rep});
+    ks = mx::expand_dims(k, 2);
+    vs = mx::expand_dims(v, 2);
+  }
+  mx::array scores = mx::matmul(qs, mx::swapaxes(ks, -1, -2));  // (B, Hkv, [rep,] T, S)
+  if (mask) {
+    mx::array m = rep > 1 ? mx::expand_dims(*mask, -3) : *mask;  // (B, 1, [1,] T, S)
+    scores = mx::where(m, scores, mx::array(std::numeric_limits<float>::lowest(), scores.dtype()));
+  }
+  mx::array o = mx::matmul(fast_softmax(scores, !mask), vs);
+  return rep > 1 ? mx::flatten(o, 1, 2) : o;  // (B, H, T, hd)
+}
+
 // (B, T, D) -> (B, T, D)
 mx::array attention(const Model& m, const Block& block, const BlockLora& lora, int layer, const mx::array& x,
                     ForwardInputs& in) {
@@ -190,8 +214,10 @@ mx::array attention(const Model& m, const Block& block, const BlockLora& lora, i
     mode = "causal";
   }
   float scale = 1.0f / std::sqrt(static_cast<float>(a.head_dim));
-  mx::array o = mx::fast::scaled_dot_product_attention(q, k, v, scale, mode,
-                                                       mode.empty() ? in.mask : std::nullopt);  // (B, H, T, hd)
+  bool own = in.cpu_softmax && !in.cache && cpu_kernels_apply(q);
+  mx::array o = own ? cpu_attention(q, k, v, scale, in.mask)
+                    : mx::fast::scaled_dot_product_attention(q, k, v, scale, mode,
+                                                             mode.empty() ? in.mask : std::nullopt);  // (B, H, T, hd)
   o = mx::reshape(mx::transpose(o, {0, 2, 1, 3}), {B, T, a.num_heads * a.head_dim});
   return linear(block, lora, "self_attn.o_proj", o, in);
 }
@@ -201,7 +227,7 @@ mx::array mlp(const Block& block, const BlockLora& lora, const mx::array& x, For
   static const std::vector<std::string> gate_up_keys = {"mlp.gate_proj", "mlp.up_proj"};
   std::vector<mx::array> gu = linears(block, lora, gate_up_keys, x, in);
   const mx::array &g = gu[0], &u = gu[1];
-  mx::array silu = mx::multiply(g, mx::sigmoid(g));
+  mx::array silu = mx::multiply(g, in.cpu_sigmoid ? fast_sigmoid(g) : mx::sigmoid(g));
   return linear(block, lora, "mlp.down_proj", mx::multiply(silu, u), in);
 }
 
@@ -222,7 +248,8 @@ mx::array checkpointed_block(const Model& m, int layer, const BlockLora& lora, c
     inputs.push_back(pair.a);
     inputs.push_back(pair.b);
   }
-  bool has_mask = in.mask.has_value(), shared = in.shared_lora_a;
+  bool has_mask = in.mask.has_value(), shared = in.shared_lora_a, cpu_softmax = in.cpu_softmax,
+       cpu_sigmoid = in.cpu_sigmoid;
   LoraOptions opts = in.lora_options;
   std::optional<mx::array> key = in.dropout_key;
   if (key) {
@@ -230,9 +257,12 @@ mx::array checkpointed_block(const Model& m, int layer, const BlockLora& lora, c
     in.dropout_key = ks.first;
     key = ks.second;
   }
-  auto fn = [&m, layer, keys, has_mask, shared, opts, key](const std::vector<mx::array>& xs) {
+  auto fn = [&m, layer, keys, has_mask, shared, cpu_softmax, cpu_sigmoid, opts,
+             key](const std::vector<mx::array>& xs) {
     size_t i = 1;
     ForwardInputs local;
+    local.cpu_softmax = cpu_softmax;
+    local.cpu_sigmoid = cpu_sigmoid;
     local.lora_options = opts;
     local.shared_lora_a = shared;
     local.dropout_key = key;

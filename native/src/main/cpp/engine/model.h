@@ -94,6 +94,8 @@ struct ForwardInputs {
   std::optional<mx::array> dropout_key;   // set when training with dropout > 0
   bool checkpoint = false;                // recompute each block in the backward pass
   bool shared_lora_a = true;              // one x·[A_q|A_k|A_v] and x·[A_gate|A_up] GEMM (dropout 0 only)
+  bool cpu_softmax = false;               // attention softmax by cpu_ops.h's kernel (CPU device, float32)
+  bool cpu_sigmoid = false;               // SwiGLU's sigmoid by cpu_ops.h's kernel (CPU device, float32)
   KVCache* cache = nullptr;
 };
 

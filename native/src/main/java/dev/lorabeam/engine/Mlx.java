@@ -57,6 +57,24 @@ public final class Mlx {
     return gflops[0];
   }
 
+  /**
+   * One exp-based op on the CPU device by the engine's own kernel ({@code fast}) or by MLX's op, for
+   * tests comparing the two: {@code op} is exp, sigmoid, softmax, causal_softmax or logsumexp over
+   * {@code x} (rows, cols). Returns {output, VJP of Σ cotangent ⊙ output} (no VJP for exp).
+   */
+  public static float[][] cpuKernel(String op, boolean fast, float[] x, int rows, int cols, float[] cotangent) {
+    if (x.length != rows * cols) {
+      throw new IllegalArgumentException("cpuKernel: " + x.length + " floats for (" + rows + ", " + cols + ")");
+    }
+    float[] out = new float[op.equals("logsumexp") ? rows : rows * cols];
+    float[] grad = op.equals("exp") ? null : new float[rows * cols];
+    if (grad != null && (cotangent == null || cotangent.length != out.length)) {
+      throw new IllegalArgumentException("cpuKernel: the cotangent must have " + out.length + " floats");
+    }
+    check(LorabeamNative.lb_cpu_kernel(op, fast ? 1 : 0, x, rows, cols, cotangent, out, grad), "cpu kernel " + op);
+    return new float[][] {out, grad};
+  }
+
   public static long activeMemory() {
     return checked(LorabeamNative.lb_active_memory(), "get_active_memory");
   }

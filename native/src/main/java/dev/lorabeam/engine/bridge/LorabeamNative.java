@@ -35,6 +35,9 @@ public final class LorabeamNative {
 
   public static native int lb_gemm_gflops(int n, int iters, double[] gflops);
 
+  public static native int lb_cpu_kernel(
+      String op, int fast, float[] x, int rows, int cols, float[] cotangent, float[] out, float[] grad);
+
   public static native long lb_active_memory();
 
   public static native long lb_peak_memory();
