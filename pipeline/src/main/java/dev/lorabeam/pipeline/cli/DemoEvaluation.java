@@ -57,7 +57,8 @@ final class DemoEvaluation {
   String generate(EngineConfig config, @Nullable Path adapters, String prompt, int maxTokens) {
     int[] ids = GenerateCommand.encodeChat(tokenizer, null, prompt, false);
     try (Engine engine = open(config, adapters)) {
-      return tokenizer.decode(engine.generate(ids, maxTokens, 0, 1, 0, new int[] {tokenizer.eosId()})).strip();
+      int[] out = engine.generate(ids, maxTokens, 0, 1, 0, new int[] {tokenizer.eosId()});
+      return tokenizer.decode(GenerateCommand.withoutStop(out, tokenizer.eosId())).strip();
     }
   }
 

@@ -11,6 +11,7 @@ import dev.lorabeam.transforms.model.ModelLocator.ResolvedModel;
 import dev.lorabeam.transforms.tokenizer.ChatTemplate;
 import dev.lorabeam.transforms.tokenizer.TextTokenizer;
 import java.io.PrintWriter;
+import java.util.Arrays;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.Callable;
@@ -85,8 +86,17 @@ public final class GenerateCommand implements Callable<Integer> {
         engine.loadAdapters(adapterPath);
       }
       int[] out = engine.generate(ids, maxTokens, temperature, topP, seed, new int[] {tokenizer.eosId()});
-      return tokenizer.decode(out);
+      return tokenizer.decode(withoutStop(out, tokenizer.eosId()));
     }
+  }
+
+  /**
+   * The reply without the end-of-turn token the engine stops after ({@code <|im_end|>}): like
+   * mlx_lm.generate, the text shown is what the model said, not its stop token.
+   */
+  static int[] withoutStop(int[] generated, int stopId) {
+    int n = generated.length;
+    return n > 0 && generated[n - 1] == stopId ? Arrays.copyOf(generated, n - 1) : generated;
   }
 
   int[] encodePrompt(TextTokenizer tokenizer) {
