@@ -3,7 +3,6 @@ package dev.lorabeam.engine;
 import static org.junit.Assert.assertEquals;
 import static org.junit.Assert.assertTrue;
 import static org.junit.Assert.fail;
-import static org.junit.Assume.assumeTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -14,7 +13,6 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Optional;
 import java.util.Random;
 import java.util.stream.Stream;
 import org.junit.BeforeClass;
@@ -43,14 +41,7 @@ public class FuseTest {
 
   @BeforeClass
   public static void findVenv() {
-    venv = PythonVenv.locate();
-    Optional<String> problem = venv.problem();
-    if (problem.isPresent()) {
-      if ("true".equalsIgnoreCase(System.getenv("CI"))) {
-        fail("CI must run the fuse tests against mlx-lm: " + problem.get());
-      }
-      assumeTrue("skipping fuse tests outside CI: " + problem.get(), false);
-    }
+    venv = TestVenv.require("fuse tests");
   }
 
   @Test

@@ -3,8 +3,6 @@ package dev.lorabeam.engine;
 import static org.junit.Assert.assertEquals;
 import static org.junit.Assert.assertThrows;
 import static org.junit.Assert.assertTrue;
-import static org.junit.Assert.fail;
-import static org.junit.Assume.assumeTrue;
 
 import dev.lorabeam.engine.bench.PythonVenv;
 import java.nio.file.Files;
@@ -13,7 +11,6 @@ import java.io.RandomAccessFile;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Optional;
 import org.junit.BeforeClass;
 import org.junit.ClassRule;
 import org.junit.Test;
@@ -31,14 +28,7 @@ public class GgufBadInputTest {
 
   @BeforeClass
   public static void findVenv() {
-    venv = PythonVenv.locate();
-    Optional<String> problem = venv.problem();
-    if (problem.isPresent()) {
-      if ("true".equalsIgnoreCase(System.getenv("CI"))) {
-        fail("CI must run the GGUF tests with the venv's gguf package: " + problem.get());
-      }
-      assumeTrue("skipping GGUF tests outside CI: " + problem.get(), false);
-    }
+    venv = TestVenv.require("GGUF tests");
   }
 
   @Test

@@ -2,8 +2,6 @@ package dev.lorabeam.engine;
 
 import static org.junit.Assert.assertEquals;
 import static org.junit.Assert.assertTrue;
-import static org.junit.Assert.fail;
-import static org.junit.Assume.assumeTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -16,7 +14,6 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Optional;
 import java.util.Random;
 import org.junit.BeforeClass;
 import org.junit.ClassRule;
@@ -62,14 +59,7 @@ public class MlxLmParityTest {
 
   @BeforeClass
   public static void findMlxLmAndWriteTheModel() throws IOException {
-    venv = PythonVenv.locate();
-    Optional<String> problem = venv.problem();
-    if (problem.isPresent()) {
-      if ("true".equalsIgnoreCase(System.getenv("CI"))) {
-        fail("CI must run the mlx-lm parity test: " + problem.get());
-      }
-      assumeTrue("skipping mlx-lm parity outside CI: " + problem.get(), false);
-    }
+    venv = TestVenv.require("mlx-lm parity test");
     tinyModel = writeModel("tiny", 11);
   }
 

@@ -36,10 +36,7 @@ public class DataParallelTrainTest {
   @BeforeClass
   public static void makeModelAndData() throws IOException {
     model = TinyLlama.write(TMP.newFolder("tiny-llama").toPath(), 3);
-    data = TMP.newFolder("data").toPath();
-    List<String> rows = TrainJobTest.sampleRows(80);
-    Files.write(data.resolve("train.jsonl"), rows.subList(0, 64));
-    Files.write(data.resolve("valid.jsonl"), rows.subList(64, 80));
+    data = TrainJobTest.sampleSplit(TMP.newFolder("data").toPath(), 64, 16);
   }
 
   static List<String> args(Path out, int steps, String... extra) {

@@ -39,10 +39,7 @@ public class TrainFaultsTest {
   @BeforeClass
   public static void makeModelAndData() throws IOException {
     model = TinyLlama.write(TMP.newFolder("tiny-llama").toPath(), 3);
-    data = TMP.newFolder("data").toPath();
-    List<String> rows = TrainJobTest.sampleRows(48);
-    Files.write(data.resolve("train.jsonl"), rows.subList(0, 40));
-    Files.write(data.resolve("valid.jsonl"), rows.subList(40, 48));
+    data = TrainJobTest.sampleSplit(TMP.newFolder("data").toPath(), 40, 8);
   }
 
   @After

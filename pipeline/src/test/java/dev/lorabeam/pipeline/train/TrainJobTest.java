@@ -33,10 +33,15 @@ public class TrainJobTest {
   @BeforeClass
   public static void makeModelAndData() throws IOException {
     model = TinyLlama.write(TMP.newFolder("tiny-llama").toPath(), 3);
-    data = TMP.newFolder("data").toPath();
-    List<String> rows = sampleRows(80);
-    Files.write(data.resolve("train.jsonl"), rows.subList(0, 64));
-    Files.write(data.resolve("valid.jsonl"), rows.subList(64, 80));
+    data = sampleSplit(TMP.newFolder("data").toPath(), 64, 16);
+  }
+
+  /** {@code dir} with train.jsonl and valid.jsonl: the first train + valid {@link #sampleRows}, in that order. */
+  static Path sampleSplit(Path dir, int train, int valid) throws IOException {
+    List<String> rows = sampleRows(train + valid);
+    Files.write(dir.resolve("train.jsonl"), rows.subList(0, train));
+    Files.write(dir.resolve("valid.jsonl"), rows.subList(train, train + valid));
+    return dir;
   }
 
   /** The first n rows of data/sample/train.jsonl, cut to 240 characters (short tiny-model runs). */
