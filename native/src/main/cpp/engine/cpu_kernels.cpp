@@ -89,13 +89,16 @@ LB_CLONES void sigmoid_range(const float* x, float* y, int64_t n) {
   for (int64_t i = 0; i < n; i++) y[i] = 1.0f / (1.0f + exp1(-x[i]));
 }
 
-// One row: the first `valid` columns are softmaxed, the rest set to 0.
+// One row: the first `valid` columns are softmaxed, the rest set to 0. The sum runs over the whole
+// row, zeros included, so a causal row is bit-identical to the same row masked to −inf and softmaxed
+// whole: the engine takes the causal path per batch (all rows one segment), so a data-parallel rank
+// and one process with gradient accumulation may take different paths for the same rows.
 LB_CLONES void softmax_row(const float* x, float* y, int64_t cols, int64_t valid) {
   float m = row_max(x, valid);
   exp_shifted(x, y, valid, m);
-  float inv = 1.0f / row_sum(y, valid);
-  for (int64_t i = 0; i < valid; i++) y[i] *= inv;
   for (int64_t i = valid; i < cols; i++) y[i] = 0.0f;
+  float inv = 1.0f / row_sum(y, cols);
+  for (int64_t i = 0; i < valid; i++) y[i] *= inv;
 }
 
 LB_CLONES float logsumexp_row(const float* x, int64_t n) {

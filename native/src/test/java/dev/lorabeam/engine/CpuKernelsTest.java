@@ -97,6 +97,32 @@ public class CpuKernelsTest {
     }
   }
 
+  /**
+   * The engine runs a batch whose rows are one segment each through the causal kernel and any other
+   * batch through a −inf mask and the plain kernel; a data-parallel rank and one process with
+   * gradient accumulation can take different paths for the same rows, so the two must agree bit for
+   * bit, values and gradients (they did not when the causal sum skipped the masked columns).
+   */
+  @Test
+  public void causalSoftmaxIsBitIdenticalToTheMaskedRowSoftmaxedWhole() {
+    Random random = new Random(6);
+    int rows = 37, cols = 37;
+    float[] x = gaussian(random, rows * cols, 4f);
+    float[] g = gaussian(random, rows * cols, 1f);
+    float[] masked = x.clone();
+    for (int r = 0; r < rows; r++) {
+      for (int c = r + 1; c < cols; c++) {
+        masked[r * cols + c] = MASKED;
+      }
+    }
+    float[][] causal = Mlx.cpuKernel("causal_softmax", true, x, rows, cols, g);
+    float[][] whole = Mlx.cpuKernel("softmax", true, masked, rows, cols, g);
+    for (int i = 0; i < rows * cols; i++) {
+      assertEquals("value " + i, Float.floatToIntBits(whole[0][i]), Float.floatToIntBits(causal[0][i]));
+      assertEquals("gradient " + i, Float.floatToIntBits(whole[1][i]), Float.floatToIntBits(causal[1][i]));
+    }
+  }
+
   @Test
   public void logSumExpOverAVocabularyAndItsVjpMatchMlx() {
     Random random = new Random(4);

@@ -38,6 +38,10 @@ public class FuseCommandTest {
   @ClassRule public static final TemporaryFolder TMP = new TemporaryFolder();
   private static final ObjectMapper JSON = new ObjectMapper();
   private static final double TOLERANCE = 1e-4;
+  // mlx-lm's softmax/sigmoid use MLX's CPU exp (up to 64 ulp off); this engine's its own (≤ 1 ulp,
+  // native/BENCHMARK.md "The exp kernels"). Through SmolLM2's 30 blocks that alone is 1.96e-4 nats
+  // (1.1e-5 with LORABEAM_ENGINE_OFF=cpu_softmax,cpu_sigmoid,cpu_lse); a wrong fuse is off by nats.
+  private static final double PEER_TOLERANCE = 5e-4;
   private static final double F16_TOLERANCE = 5e-2;  // CE nats after 30 float16 blocks
   private static PythonVenv venv;
 
@@ -87,7 +91,7 @@ public class FuseCommandTest {
     }
     float peer = maxAbsDiff(fused, mlxLm);
     System.out.printf("SmolLM2: mlx-lm on the fused dir vs this engine max |ΔCE| %.3e%n", peer);
-    assertTrue("mlx-lm's CE on the fused directory differs by " + peer, peer <= TOLERANCE);
+    assertTrue("mlx-lm's CE on the fused directory differs by " + peer, peer <= PEER_TOLERANCE);
 
     float[] back = losses(exported, batch);
     float f16 = maxAbsDiff(fused, back);
