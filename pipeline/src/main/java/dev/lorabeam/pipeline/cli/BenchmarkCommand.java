@@ -121,7 +121,7 @@ public final class BenchmarkCommand implements Callable<Integer> {
         }
       }
     } catch (MlxException e) {
-      if (isOutOfMemory(e)) {
+      if (e.isOutOfMemory()) {
         return new Size(batch, 0, Math.max(peak, Mlx.peakMemory()), false);
       }
       throw e;
@@ -139,13 +139,6 @@ public final class BenchmarkCommand implements Callable<Integer> {
         limit / 1e9, best.batch(), seqLength, best.peak() / 1e9, best.tokensPerSec());
     out.flush();
     return 0;
-  }
-
-  /** MLX refused an allocation (Metal enforces the limit); the same words train's OutOfMemory looks for. */
-  private static boolean isOutOfMemory(MlxException e) {
-    String m = String.valueOf(e.getMessage()).toLowerCase(java.util.Locale.ROOT);
-    return m.contains("allocate") || m.contains("malloc") || m.contains("out of memory") || m.contains("bad_alloc")
-        || m.contains("memory limit") || m.contains("resource limit");
   }
 
   private Plan plan(int batch) {

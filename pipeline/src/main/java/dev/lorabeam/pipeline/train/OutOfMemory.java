@@ -5,7 +5,6 @@ import dev.lorabeam.engine.MlxException;
 import dev.lorabeam.pipeline.memory.MemoryModel;
 import dev.lorabeam.transforms.UserError;
 import java.nio.file.Path;
-import java.util.Locale;
 import org.checkerframework.checker.nullness.qual.Nullable;
 
 /**
@@ -16,12 +15,6 @@ import org.checkerframework.checker.nullness.qual.Nullable;
  */
 final class OutOfMemory {
   private OutOfMemory() {}
-
-  static boolean isOutOfMemory(MlxException e) {
-    String m = e.getMessage() == null ? "" : e.getMessage().toLowerCase(Locale.ROOT);
-    return m.contains("allocate") || m.contains("malloc") || m.contains("out of memory")
-        || m.contains("bad_alloc") || m.contains("memory limit") || m.contains("resource limit");
-  }
 
   static UserError explain(MlxException e, TrainConfig config, @Nullable Path checkpoint) {
     return new UserError(message("(" + e.getMessage() + ")", config, checkpoint), e);

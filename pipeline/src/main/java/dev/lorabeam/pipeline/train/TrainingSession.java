@@ -182,7 +182,7 @@ final class TrainingSession implements AutoCloseable {
       }
       StepTiming.record(start, System.nanoTime());
     } catch (MlxException e) {
-      if (OutOfMemory.isOutOfMemory(e)) {
+      if (e.isOutOfMemory()) {
         throw OutOfMemory.explain(e, config, latestCheckpoint);
       }
       throw world.size() > 1 ? DataParallel.peerLost(world, step, e, latestCheckpoint) : e;
