@@ -79,6 +79,10 @@ public class SignalStopTest {
     assertTrue(c.output(), TrainProcesses.awaitStep(c, out.resolve("metrics.jsonl"), 4, Instant.EPOCH, BOUND_S));
     c.signal("INT");
     awaitOutput(c, "Saving a checkpoint at step");
+    // That line comes before the .tmp-* directory exists: wait for the write to be inside its pause
+    // (its last file there), or the second SIGINT can end the process before the write began.
+    CheckpointStore store = new CheckpointStore(out, 3);
+    awaitTmpFile(c, store, CheckpointStore.OPTIMIZER_FILE);
     long sent = System.nanoTime();
     c.signal("INT");
     assertEquals(c.output(), 130, c.await(BOUND_S));
@@ -88,7 +92,6 @@ public class SignalStopTest {
     String log = c.output();
     assertTrue(log, log.contains("SIGINT again: exiting now without a checkpoint"));
     assertFalse(log, log.contains("Stopped by SIGINT"));
-    CheckpointStore store = new CheckpointStore(out, 3);
     assertEquals("the previous checkpoint stays the latest", 3, store.latest().orElseThrow().step());
     assertEquals("no other complete checkpoint", List.of(3L), store.stepDirs());
     assertFalse("the cut write is left as a .tmp-* directory", tmpDirs(store).isEmpty());
@@ -122,6 +125,16 @@ public class SignalStopTest {
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(BOUND_S);
     while (!c.output().contains(text)) {
       assertTrue("no \"" + text + "\":\n" + c.output(), c.process().isAlive() && System.nanoTime() < deadline);
+      Thread.sleep(5);
+    }
+  }
+
+  /** Waits until a {@code .tmp-step-*} directory holds {@code file}. */
+  private static void awaitTmpFile(TrainProcesses.Child c, CheckpointStore store, String file)
+      throws IOException, InterruptedException {
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(BOUND_S);
+    while (tmpDirs(store).stream().noneMatch(d -> Files.exists(d.resolve(file)))) {
+      assertTrue("no .tmp-step-*/" + file + ":\n" + c.output(), c.process().isAlive() && System.nanoTime() < deadline);
       Thread.sleep(5);
     }
   }
