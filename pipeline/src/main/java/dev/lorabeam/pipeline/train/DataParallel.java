@@ -122,10 +122,11 @@ public final class DataParallel {
   }
 
   /**
-   * A collective failed (MLX's ring backend reports a peer whose socket closed): the other ranks
-   * cannot go on without it. Names this rank, its peers and the checkpoint to resume from.
+   * A collective ({@code collective}: "the step's all-reduce", the stop check, …) failed (MLX's ring
+   * backend reports a peer whose socket closed): the other ranks cannot go on without it. Names this
+   * rank, its peers and the checkpoint to resume from.
    */
-  static UserError peerLost(World world, long step, RuntimeException cause, @Nullable Path checkpoint) {
+  static UserError peerLost(World world, long step, String collective, RuntimeException cause, @Nullable Path checkpoint) {
     StringBuilder peers = new StringBuilder();
     for (int r = 0; r < world.size(); r++) {
       if (r != world.rank()) {
@@ -133,9 +134,9 @@ public final class DataParallel {
       }
     }
     return new UserError(String.format(
-        "rank %d of %d stopped at step %d: the step's all-reduce failed, so a peer rank (%s) died or lost its "
+        "rank %d of %d stopped at step %d: %s failed, so a peer rank (%s) died or lost its "
             + "connection (%s). The last checkpoint is %s; restart all ranks with --resume.",
-        world.rank(), world.size(), step, peers, cause.getMessage(),
+        world.rank(), world.size(), step, collective, peers, cause.getMessage(),
         checkpoint == null ? "none (no checkpoint was written yet)" : checkpoint), cause);
   }
 

@@ -108,8 +108,8 @@ final class TrainLoraFn extends DoFn<KV<Integer, Long>, StepMetrics> {
         stopIfRequested(s);
         out.accept(s.trainNext());
       }
-      if (!s.finished()) {
-        stopIfRequested(s);
+      if (!s.finished() && s.stopsAlone()) {
+        stopIfRequested(s);  // ranks of a data-parallel run decide together, before each step only
       }
     } catch (RuntimeException e) {
       discard(s);
@@ -133,7 +133,7 @@ final class TrainLoraFn extends DoFn<KV<Integer, Long>, StepMetrics> {
 
   /** Between steps: a pending Ctrl-C / SIGTERM checkpoints here and ends the run ({@link StopSignal}). */
   private static void stopIfRequested(TrainingSession s) {
-    StopSignal.Kind kind = StopSignal.requested();
+    StopSignal.Kind kind = s.stopRequested();
     if (kind != null) {
       throw s.stop(kind);
     }

@@ -185,7 +185,7 @@ final class TrainingSession implements AutoCloseable {
       if (e.isOutOfMemory()) {
         throw OutOfMemory.explain(e, config, latestCheckpoint);
       }
-      throw world.size() > 1 ? DataParallel.peerLost(world, step, e, latestCheckpoint) : e;
+      throw world.size() > 1 ? DataParallel.peerLost(world, step, "the step's all-reduce", e, latestCheckpoint) : e;
     }
     memoryCheck.afterStep(result.peakMemoryBytes(), latestCheckpoint);  // the step's own peak
     if (!Double.isFinite(result.loss()) || !Double.isFinite(result.gradNorm())) {
@@ -242,11 +242,59 @@ final class TrainingSession implements AutoCloseable {
    * unless that step is already saved or none was trained, and says where the run stopped.
    */
   StopSignal.Stopped stop(StopSignal.Kind kind) {
-    if (position.nextIndex() != checkpointIndex && world.writer()) {
-      ProgressReporter.printLine("Saving a checkpoint at step " + position.step() + " before stopping");
+    if (position.nextIndex() != checkpointIndex) {
+      if (world.writer()) {
+        ProgressReporter.printLine("Saving a checkpoint at step " + position.step() + " before stopping");
+      }
       saveCheckpoint(plan.epochOf(position.nextIndex() - 1), Long.getLong(STOP_PAUSE_PROPERTY, 0));
     }
+    // No rank leaves before rank 0's checkpoint is committed: mlx.launch terminates the other ranks
+    // (SIGTERM, twice) as soon as one exits with a non-zero code, and that would be rank 0's second
+    // signal, which exits at once and leaves the checkpoint unwritten.
+    waitForEveryRank("the checkpoint at step " + position.step() + " on the way out");
     return new StopSignal.Stopped(kind, position.step(), latestCheckpoint);
+  }
+
+  /**
+   * The stop request this step boundary acts on, or null to train the next step. In a data-parallel
+   * run every rank asks before every step and the ranks agree (a one-value all-gather): a signal to
+   * any rank stops all of them after the same step, so rank 0's checkpoint holds the step every rank
+   * reached and no rank is left waiting in the next step's all-reduce for one that has gone.
+   */
+  StopSignal.@Nullable Kind stopRequested() {
+    StopSignal.Kind mine = StopSignal.requested();
+    if (world.size() == 1) {
+      return mine;
+    }
+    long[][] all = gather("the stop check before step " + (position.step() + 1), mine == null ? 0 : mine.ordinal() + 1);
+    for (long[] rank : all) {
+      if (rank[0] > 0) {
+        return StopSignal.Kind.values()[(int) rank[0] - 1];  // the lowest rank's signal names the stop
+      }
+    }
+    return null;
+  }
+
+  /** Whether a stop can be decided between steps by this rank alone (a run of one process). */
+  boolean stopsAlone() {
+    return world.size() == 1;
+  }
+
+  private void waitForEveryRank(String what) {
+    if (world.size() > 1) {
+      gather(what, 0);
+    }
+  }
+
+  private long[][] gather(String what, long value) {
+    RankWatchdog.arm(what);
+    try {
+      return Distributed.allGather(new long[] {value});
+    } catch (MlxException e) {
+      throw DataParallel.peerLost(world, position.step(), what, e, latestCheckpoint);
+    } finally {
+      RankWatchdog.disarm();
+    }
   }
 
   private void saveCheckpoint(int epoch) {
@@ -260,7 +308,7 @@ final class TrainingSession implements AutoCloseable {
   private void saveCheckpoint(int epoch, long pauseMillis) {
     if (!world.writer()) {
       // Rank 0 writes this checkpoint from the same state; name it so messages point at it.
-      latestCheckpoint = Path.of(config.adapterPath()).resolve(CheckpointStore.dirName(position.step()));
+      latestCheckpoint = store.root().resolve(CheckpointStore.dirName(position.step()));
       return;
     }
     CheckpointStore.Manifest manifest = new CheckpointStore.Manifest(

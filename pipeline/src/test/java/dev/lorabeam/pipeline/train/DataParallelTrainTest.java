@@ -15,7 +15,10 @@ import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.TreeMap;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import org.junit.BeforeClass;
 import org.junit.ClassRule;
 import org.junit.Test;
@@ -30,6 +33,8 @@ public class DataParallelTrainTest {
   private static final double REL = 1e-5;
   private static final long BOUND_S = 240;  // per process, generous for 2 shared cores
 
+  private static final Pattern STOPPED = Pattern.compile("Stopped by SIGTERM after step (\\d+) \\(checkpoint (\\S+)\\)");
+
   private static Path model;
   private static Path data;
 
@@ -43,9 +48,12 @@ public class DataParallelTrainTest {
     List<String> a = new ArrayList<>(List.of("--model", model.toString(), "--data", data.toString(),
         "--adapter-path", out.toString(), "--max-memory", "4", "--train-seq-length", "64",
         "--lora-rank", "4", "--lora-layers", "-1", "--learning-rate", "5e-3", "--steps-per-eval", "0",
-        "--val-batches", "1", "--save-every", "5", "--max-grad-norm", "0", "--seed", "11",
+        "--val-batches", "1", "--max-grad-norm", "0", "--seed", "11",
         "--max-steps", Integer.toString(steps)));
     a.addAll(List.of(extra));
+    if (!a.contains("--save-every")) {
+      a.addAll(List.of("--save-every", "5"));
+    }
     if (!a.contains("--batch-size")) {
       a.addAll(List.of("--batch-size", "4"));  // the global batch; each of 2 ranks trains on 2 of its rows
     }
@@ -111,6 +119,44 @@ public class DataParallelTrainTest {
     String log = stopRankOneMidRun("hung", true);
     assertTrue(log, log.contains("rank 0 of 2 stopped") && log.contains("did not complete within 20 s")
         && log.contains("(rank 1) died or hangs"));
+  }
+
+  @Test
+  public void sigtermToOneRankStopsEveryRankAfterTheSameStepWithRankZerosCheckpointWrittenFirst() throws Exception {
+    Path out = TMP.newFolder("signal").toPath();
+    try (RankLauncher launcher = new RankLauncher(TMP.getRoot().toPath())) {
+      List<String> a = args(out, 3000, "--save-every", "1000");
+      // Rank 0's stop checkpoint pauses 5 s between its files and its commit: a rank 1 that did not
+      // wait for it would exit inside that pause.
+      List<RankLauncher.Rank> ranks = launcher.ring("signal", List.of(a, a), List.of(),
+          List.of("-D" + TrainingSession.STOP_PAUSE_PROPERTY + "=5000"));
+      Path metrics = out.resolve("metrics.jsonl");
+      long deadline = System.nanoTime() + BOUND_S * 1_000_000_000L;
+      while (TrainProcesses.lastStep(metrics) < 3) {
+        assertTrue("rank 0 trained no 3 steps:\n" + ranks.get(0).output(), System.nanoTime() < deadline);
+        assertTrue(ranks.get(1).output(), ranks.get(1).process().isAlive());
+        Thread.sleep(50);
+      }
+      // Only rank 1 is signalled (a scheduler stopping one host); rank 0 learns it at the next step boundary.
+      new ProcessBuilder("kill", "-TERM", Long.toString(ranks.get(1).process().pid())).start().waitFor();
+      assertEquals(ranks.get(1).output(), 143, RankLauncher.await(ranks.get(1), BOUND_S));
+      // Rank 1 left only after rank 0 committed: mlx.launch would SIGTERM rank 0 the moment rank 1 exits.
+      Optional<CheckpointStore.Checkpoint> atExit = new CheckpointStore(out, 3).latest();
+      assertEquals(ranks.get(0).output(), 143, RankLauncher.await(ranks.get(0), BOUND_S));
+      Matcher zero = STOPPED.matcher(ranks.get(0).output()), one = STOPPED.matcher(ranks.get(1).output());
+      assertTrue(ranks.get(0).output(), zero.find());
+      assertTrue(ranks.get(1).output(), one.find());
+      long step = Long.parseLong(zero.group(1));
+      System.out.printf("SIGTERM to rank 1 after step 3: both ranks stopped after step %d, exit 143%n", step);
+      assertEquals("both ranks stop after the same step", step, Long.parseLong(one.group(1)));
+      assertTrue("stopped after " + step, step >= 3 && step < 3000);
+      assertEquals("the step the ranks stopped at is the last in the metrics", step, TrainProcesses.lastStep(metrics));
+      assertTrue("rank 0's checkpoint was there when rank 1 exited", atExit.isPresent());
+      assertEquals("a checkpoint at the stopped step, complete when rank 1 exited", step, atExit.get().step());
+      assertEquals("both ranks name it", zero.group(2), one.group(2));
+      assertEquals(atExit.get().dir().toString(), zero.group(2));
+      CheckpointStore.verify(atExit.get().dir());
+    }
   }
 
   /** Trains 2 ranks until rank 0 has a checkpoint, then kills (or SIGSTOPs) rank 1; rank 0's output. */

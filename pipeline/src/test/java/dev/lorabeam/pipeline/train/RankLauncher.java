@@ -31,11 +31,16 @@ final class RankLauncher implements AutoCloseable {
 
   /** A plain single process (no MLX distributed environment). */
   Rank single(String name, List<String> args) throws IOException {
-    return start(name, -1, null, args, List.of());
+    return start(name, -1, null, args, List.of(), List.of());
   }
 
   /** {@code argsOfRank.size()} ranks over loopback ring; {@code env} entries are "KEY=VALUE". */
   List<Rank> ring(String name, List<List<String>> argsOfRank, List<String> env) throws IOException {
+    return ring(name, argsOfRank, env, List.of());
+  }
+
+  /** As {@link #ring(String, List, List)}, with {@code jvmArgs} ("-Dkey=value", …) for every rank's JVM. */
+  List<Rank> ring(String name, List<List<String>> argsOfRank, List<String> env, List<String> jvmArgs) throws IOException {
     int n = argsOfRank.size();
     StringBuilder hosts = new StringBuilder("[");
     for (int r = 0; r < n; r++) {
@@ -44,14 +49,17 @@ final class RankLauncher implements AutoCloseable {
     Path hostfile = Files.writeString(dir.resolve(name + "-hosts.json"), hosts.append(']').toString());
     List<Rank> ranks = new ArrayList<>();
     for (int r = 0; r < n; r++) {
-      ranks.add(start(name, r, hostfile, argsOfRank.get(r), env));
+      ranks.add(start(name, r, hostfile, argsOfRank.get(r), env, jvmArgs));
     }
     return ranks;
   }
 
-  private Rank start(String name, int rank, Path hostfile, List<String> args, List<String> env) throws IOException {
+  private Rank start(String name, int rank, Path hostfile, List<String> args, List<String> env, List<String> jvmArgs)
+      throws IOException {
     List<String> cmd = new ArrayList<>(List.of(
-        Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx1g", "-Dai.djl.offline=true",
+        Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx1g", "-Dai.djl.offline=true"));
+    cmd.addAll(jvmArgs);
+    cmd.addAll(List.of(
         "-Dlorabeam.venv=" + System.getProperty("lorabeam.venv", ""),
         "-Dlorabeam.root=" + System.getProperty("lorabeam.root", ".."),
         "-cp", System.getProperty("java.class.path"), "dev.lorabeam.pipeline.cli.LorabeamCli", "train"));
