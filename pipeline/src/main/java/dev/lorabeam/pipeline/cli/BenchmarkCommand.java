@@ -156,9 +156,7 @@ public final class BenchmarkCommand implements Callable<Integer> {
       throw new UserError("--train-seq-length, --max-batch-size, --steps and --lora-rank must be ≥ 1 (got "
           + seqLength + ", " + maxBatch + ", " + steps + ", " + rank + ")");
     }
-    if (quantize.bits() != 0 && quantize.bits() != 4 && quantize.bits() != 8) {
-      throw new UserError("--quantize must be 4 or 8 (got " + quantize.bits() + ")");
-    }
+    quantize.check();
     if (maxMemoryGb != null && !(maxMemoryGb > 0)) {
       throw new UserError("--max-memory must be a positive number of GB (got " + maxMemoryGb + ")");
     }

@@ -5,7 +5,6 @@ import dev.lorabeam.engine.Engine;
 import dev.lorabeam.engine.EngineConfig;
 import dev.lorabeam.pipeline.evaluate.EvalDocuments;
 import dev.lorabeam.pipeline.evaluate.HeldOutLoss;
-import dev.lorabeam.pipeline.train.AdapterSettings;
 import dev.lorabeam.transforms.model.ModelLocator.ResolvedModel;
 import java.io.IOException;
 import java.io.PrintWriter;
@@ -67,6 +66,8 @@ public final class EvaluateCommand implements Callable<Integer> {
     if (batchSize < 1 || maxSeqLength < 2) {
       throw new UserError("--batch-size must be ≥ 1 and --max-seq-length ≥ 2 (got " + batchSize + ", " + maxSeqLength + ")");
     }
+    quantize.check();
+    adapters.check();
     ResolvedModel resolved = model.resolve();
     Path file = EvalDocuments.splitFile(data, split);
     EvalDocuments docs;
@@ -78,10 +79,7 @@ public final class EvaluateCommand implements Callable<Integer> {
     PrintWriter out = spec.commandLine().getOut();
     out.printf(Locale.ROOT, "%s: %d documents, %d target tokens%s%n", file, docs.docs().size(), docs.targets(),
         docs.truncated() > 0 ? " (" + docs.truncated() + " cut to " + maxSeqLength + " tokens)" : "");
-    EngineConfig config = EngineConfig.defaults(resolved.path()).withQuantizeBits(quantize.bits());
-    if (adapters.path() != null) {
-      config = AdapterSettings.read(adapters.path()).applyTo(config);
-    }
+    EngineConfig config = adapters.applyTo(EngineConfig.defaults(resolved.path()).withQuantizeBits(quantize.bits()));
     try (Engine engine = Engine.open(config)) {
       print(out, "base", HeldOutLoss.of(engine, docs.docs(), batchSize, padTarget, maxSeqLength));  // fresh adapters: B = 0
       if (adapters.path() != null) {

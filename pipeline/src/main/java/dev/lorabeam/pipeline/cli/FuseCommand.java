@@ -97,9 +97,7 @@ public final class FuseCommand implements Callable<Integer> {
   }
 
   private void validate() {
-    if (quantize != 0 && quantize != 4 && quantize != 8) {
-      throw new UserError("--quantize must be 4 or 8 (got " + quantize + ")");
-    }
+    ModelFlags.checkQuantize(quantize);
     if (quantize != 0 && dequantize) {
       throw new UserError("--dequantize and --quantize exclude each other: pick one output format");
     }
@@ -112,10 +110,7 @@ public final class FuseCommand implements Callable<Integer> {
     if (exportGguf != null && !exportGguf.getFileName().toString().endsWith(".gguf")) {
       throw new UserError("--export-gguf must name a .gguf file (got " + exportGguf + ")");
     }
-    if (adapters.path() != null && !Files.isRegularFile(adapters.path().resolve("adapters.safetensors"))) {
-      throw new UserError("--adapter-path " + adapters.path() + " has no adapters.safetensors: point it at a directory "
-          + "written by train or mlx_lm.lora");
-    }
+    adapters.check();
     if (Files.exists(output) && !isEmptyDirectory(output)) {
       throw new UserError("--output " + output + " already exists and is not empty; remove it or choose another");
     }

@@ -4,7 +4,6 @@ import dev.lorabeam.transforms.UserError;
 
 import dev.lorabeam.engine.Engine;
 import dev.lorabeam.engine.EngineConfig;
-import dev.lorabeam.pipeline.train.AdapterSettings;
 import dev.lorabeam.transforms.read.Example.Message;
 import dev.lorabeam.transforms.model.ModelLocator.ResolvedModel;
 import dev.lorabeam.transforms.tokenizer.ChatTemplate;
@@ -62,6 +61,8 @@ public final class GenerateCommand implements Callable<Integer> {
     if (temperature < 0 || topP <= 0 || topP > 1) {
       throw new UserError("--temp must be ≥ 0 and --top-p in (0, 1] (got " + temperature + ", " + topP + ")");
     }
+    quantize.check();
+    adapters.check();
     ResolvedModel resolved = model.resolve();
     TextTokenizer tokenizer = resolved.tokenizer();
     String reply = generate(resolved, tokenizer);
@@ -72,15 +73,10 @@ public final class GenerateCommand implements Callable<Integer> {
   }
 
   private String generate(ResolvedModel resolved, TextTokenizer tokenizer) {
-    EngineConfig config = EngineConfig.defaults(resolved.path()).withQuantizeBits(quantize.bits());
-    if (adapters.path() != null) {
-      config = AdapterSettings.read(adapters.path()).applyTo(config);
-    }
+    EngineConfig config = adapters.applyTo(EngineConfig.defaults(resolved.path()).withQuantizeBits(quantize.bits()));
     int[] ids = encodePrompt(tokenizer);
     try (Engine engine = Engine.open(config)) {
-      if (adapters.path() != null) {
-        engine.loadAdapters(adapters.path());
-      }
+      adapters.loadInto(engine);
       int[] out = engine.generate(ids, maxTokens, temperature, topP, seed, new int[] {tokenizer.eosId()});
       return tokenizer.decode(withoutStop(out, tokenizer.eosId()));
     }

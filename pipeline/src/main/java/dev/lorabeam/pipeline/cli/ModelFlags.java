@@ -1,8 +1,12 @@
 package dev.lorabeam.pipeline.cli;
 
+import dev.lorabeam.engine.Engine;
+import dev.lorabeam.engine.EngineConfig;
+import dev.lorabeam.pipeline.train.AdapterSettings;
 import dev.lorabeam.pipeline.train.TrainJob;
 import dev.lorabeam.transforms.UserError;
 import dev.lorabeam.transforms.model.ModelLocator.ResolvedModel;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import picocli.CommandLine.Option;
 
@@ -41,6 +45,31 @@ public final class ModelFlags {
     public Path path() {
       return adapterPath;
     }
+
+    /** Both files of the adapters are there (or none were given); else a {@link UserError} naming the missing one. */
+    public void check() {
+      if (adapterPath == null) {
+        return;
+      }
+      for (String file : new String[] {"adapters.safetensors", "adapter_config.json"}) {
+        if (!Files.isRegularFile(adapterPath.resolve(file))) {
+          throw new UserError("--adapter-path " + adapterPath + " has no " + file + ": point it at a directory "
+              + "written by train or mlx_lm.lora");
+        }
+      }
+    }
+
+    /** {@code config} with the adapters' LoRA shape (rank, scale, layers, keys), so they load onto it; as is without adapters. */
+    public EngineConfig applyTo(EngineConfig config) {
+      return adapterPath == null ? config : AdapterSettings.read(adapterPath).applyTo(config);
+    }
+
+    /** Loads the adapters into an engine opened with {@link #applyTo}; nothing without adapters. */
+    public void loadInto(Engine engine) {
+      if (adapterPath != null) {
+        engine.loadAdapters(adapterPath);
+      }
+    }
   }
 
   /** {@code --quantize} of the commands that load a base to run it: quantize on load, as {@code train --quantize}. */
@@ -50,9 +79,24 @@ public final class ModelFlags {
         + "does for QLoRA (default: none).")
     int quantize;
 
-    /** The bits asked for: 0 (as stored), 4 or 8. */
+    /** 0 (as stored), 4 or 8; {@link #check} has said it is one of those. */
     public int bits() {
       return quantize;
+    }
+
+    /** A value other than 0, 4 or 8 is a {@link UserError}. */
+    public void check() {
+      checkQuantize(quantize);
+    }
+  }
+
+  /**
+   * The bit widths the engine quantizes to, on load or ({@code fuse --quantize}) on output: 0 = none,
+   * 4 or 8; any other {@code --quantize} is a {@link UserError}.
+   */
+  static void checkQuantize(int bits) {
+    if (bits != 0 && bits != 4 && bits != 8) {
+      throw new UserError("--quantize must be 4 or 8 (got " + bits + ")");
     }
   }
 }
