@@ -21,7 +21,8 @@ import picocli.CommandLine.Option;
  */
 public final class ModelFlags {
 
-  @Option(names = "--model", required = true, description = "Alias (smollm2-135m, llama-8b, …), Hugging Face directory or GGUF file.")
+  @Option(names = "--model", required = true,
+      description = "Alias (smollm2-135m, llama-8b, …), Hugging Face directory or GGUF file.")
   String model;
 
   /** The model as typed. */
@@ -37,8 +38,8 @@ public final class ModelFlags {
   /** {@code --adapter-path}: adapters (mlx-lm's format) to load onto the model; none = the base alone. */
   public static final class Adapters {
 
-    @Option(names = "--adapter-path", description = "Directory with adapters.safetensors and adapter_config.json (mlx-lm format, "
-        + "written by train or mlx_lm.lora); none = the base model alone.")
+    @Option(names = "--adapter-path", description = "Directory with adapters.safetensors and adapter_config.json "
+        + "(mlx-lm format, written by train or mlx_lm.lora); none = the base model alone.")
     Path adapterPath;
 
     /** The directory, or null when none was given. */
@@ -59,7 +60,7 @@ public final class ModelFlags {
       }
     }
 
-    /** {@code config} with the adapters' LoRA shape (rank, scale, layers, keys), so they load onto it; as is without adapters. */
+    /** {@code config} with the adapters' LoRA shape (rank, scale, layers, keys) to load them onto; as is without. */
     public EngineConfig applyTo(EngineConfig config) {
       return adapterPath == null ? config : AdapterSettings.read(adapterPath).applyTo(config);
     }
@@ -75,8 +76,8 @@ public final class ModelFlags {
   /** {@code --quantize} of the commands that load a base to run it: quantize on load, as {@code train --quantize}. */
   public static final class QuantizeOnLoad {
 
-    @Option(names = "--quantize", defaultValue = "0", description = "Quantize the base on load: 4 or 8 bits, as train --quantize "
-        + "does for QLoRA (default: none).")
+    @Option(names = "--quantize", defaultValue = "0",
+        description = "Quantize the base on load: 4 or 8 bits, as train --quantize does for QLoRA (default: none).")
     int quantize;
 
     /** 0 (as stored), 4 or 8; {@link #check} has said it is one of those. */

@@ -36,7 +36,8 @@ public class ModelFlagsTest {
     assertTrue(model.required());
     assertEquals("0", option(cli, "generate", "--quantize").defaultValue());
     assertNotEquals("fuse --quantize quantizes the output: its own flag",
-        List.of(option(cli, "fuse", "--quantize").description()), List.of(option(cli, "evaluate", "--quantize").description()));
+        List.of(option(cli, "fuse", "--quantize").description()),
+        List.of(option(cli, "evaluate", "--quantize").description()));
   }
 
   @Test
@@ -68,7 +69,8 @@ public class ModelFlagsTest {
   public void aConfigFileSetsTheMixedInFlags() throws IOException {
     Path yaml = Files.writeString(tmp.getRoot().toPath().resolve("eval.yaml"), "model: m\nquantize: 3\n");
     Run run = execute("evaluate", "-c", yaml.toString());
-    assertTrue(run.err(), run.code() == 2 && run.err().contains("--quantize must be 4 or 8 (got 3); from " + yaml + " line 2"));
+    assertTrue(run.err(), run.code() == 2
+        && run.err().contains("--quantize must be 4 or 8 (got 3); from " + yaml + " line 2"));
     EvaluateCommand evaluate = new EvaluateCommand();
     new CommandLine(evaluate).parseArgs("-c", Files.writeString(tmp.getRoot().toPath().resolve("ok.yaml"),
         "model: smollm2-135m\nadapter_path: runs/demo\nquantize: 4\n").toString());
