@@ -10,13 +10,13 @@ import dev.lorabeam.pipeline.memory.MemoryModel;
 import dev.lorabeam.pipeline.memory.MemoryModel.Plan;
 import dev.lorabeam.pipeline.memory.MemorySetup;
 import dev.lorabeam.pipeline.memory.ModelShape;
-import dev.lorabeam.pipeline.train.TrainJob;
 import dev.lorabeam.transforms.model.ModelLocator.ResolvedModel;
 import java.io.PrintWriter;
 import java.util.Random;
 import java.util.concurrent.Callable;
 import org.checkerframework.checker.nullness.qual.Nullable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
@@ -37,8 +37,7 @@ public final class BenchmarkCommand implements Callable<Integer> {
 
   @Spec CommandSpec spec;
 
-  @Option(names = "--model", required = true, description = "Alias (smollm2-135m, llama-8b, …), Hugging Face directory or GGUF file.")
-  String model;
+  @Mixin ModelFlags model;
 
   @Option(names = "--max-memory", paramLabel = "GB", description = "Memory limit in GB (default: the auto limit, as train).")
   Double maxMemoryGb;
@@ -52,8 +51,7 @@ public final class BenchmarkCommand implements Callable<Integer> {
   @Option(names = "--steps", defaultValue = "2", description = "Timed steps per size, after one warm-up step (default: ${DEFAULT-VALUE}).")
   int steps;
 
-  @Option(names = "--quantize", defaultValue = "0", description = "Quantize the base on load: 4 or 8 bits (default: none).")
-  int quantize;
+  @Mixin ModelFlags.QuantizeOnLoad quantize;
 
   @Option(names = "--lora-rank", defaultValue = "8", description = "LoRA rank (default: ${DEFAULT-VALUE}).")
   int rank;
@@ -71,12 +69,12 @@ public final class BenchmarkCommand implements Callable<Integer> {
   public Integer call() {
     validate();
     PrintWriter out = spec.commandLine().getOut();
-    ResolvedModel resolved = TrainJob.resolveModel(model);  // not found → the download command, exit 2
+    ResolvedModel resolved = model.resolve();  // not found → the download command, exit 2
     long limit = MemorySetup.apply(maxMemoryGb, System.out);
     @Nullable ModelShape shape = shapeOrNull(resolved);
-    EngineConfig config = EngineConfig.defaults(resolved.path()).withQuantizeBits(quantize)
+    EngineConfig config = EngineConfig.defaults(resolved.path()).withQuantizeBits(quantize.bits())
         .withLora(rank, 20.0, 0.0, layers, EngineConfig.ALL_MODULES).withGradCheckpoint(gradCheckpoint);
-    out.printf("benchmark %s: T = %d, %d timed step(s) per size, limit %.3f GB%n", model, seqLength, steps, limit / 1e9);
+    out.printf("benchmark %s: T = %d, %d timed step(s) per size, limit %.3f GB%n", model.name(), seqLength, steps, limit / 1e9);
     out.printf("%6s %12s %12s %12s  %s%n", "batch", "tokens/s", "peak GB", "predicted", "");
     Size best = null;
     try (Engine engine = Engine.open(config)) {
@@ -142,7 +140,7 @@ public final class BenchmarkCommand implements Callable<Integer> {
   }
 
   private Plan plan(int batch) {
-    return Plan.of(quantize, batch, seqLength, rank, layers, gradCheckpoint);
+    return Plan.of(quantize.bits(), batch, seqLength, rank, layers, gradCheckpoint);
   }
 
   private static @Nullable ModelShape shapeOrNull(ResolvedModel resolved) {
@@ -158,9 +156,7 @@ public final class BenchmarkCommand implements Callable<Integer> {
       throw new UserError("--train-seq-length, --max-batch-size, --steps and --lora-rank must be ≥ 1 (got "
           + seqLength + ", " + maxBatch + ", " + steps + ", " + rank + ")");
     }
-    if (quantize != 0 && quantize != 4 && quantize != 8) {
-      throw new UserError("--quantize must be 4 or 8 (got " + quantize + ")");
-    }
+    quantize.check();
     if (maxMemoryGb != null && !(maxMemoryGb > 0)) {
       throw new UserError("--max-memory must be a positive number of GB (got " + maxMemoryGb + ")");
     }

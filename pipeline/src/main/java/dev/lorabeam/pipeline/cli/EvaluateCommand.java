@@ -5,8 +5,6 @@ import dev.lorabeam.engine.Engine;
 import dev.lorabeam.engine.EngineConfig;
 import dev.lorabeam.pipeline.evaluate.EvalDocuments;
 import dev.lorabeam.pipeline.evaluate.HeldOutLoss;
-import dev.lorabeam.pipeline.train.AdapterSettings;
-import dev.lorabeam.pipeline.train.TrainJob;
 import dev.lorabeam.transforms.model.ModelLocator.ResolvedModel;
 import java.io.IOException;
 import java.io.PrintWriter;
@@ -34,11 +32,9 @@ public final class EvaluateCommand implements Callable<Integer> {
 
   @Mixin ConfigOption configFile;
 
-  @Option(names = "--model", required = true, description = "Alias (smollm2-135m, llama-8b, …), Hugging Face directory or GGUF file.")
-  String model;
+  @Mixin ModelFlags model;
 
-  @Option(names = "--adapter-path", description = "Directory with adapters.safetensors and adapter_config.json (mlx-lm format).")
-  Path adapterPath;
+  @Mixin ModelFlags.Adapters adapters;
 
   @Option(names = "--data", defaultValue = "data", description = "Directory with test.jsonl / valid.jsonl, or a JSONL file (default: ${DEFAULT-VALUE}).")
   Path data;
@@ -60,8 +56,7 @@ public final class EvaluateCommand implements Callable<Integer> {
       description = "Also score the padding id 0 after each document, as mlx_lm.lora --test 0.32 does (its mask is steps <= length), so the numbers equal mlx-lm's; --no-mlx-lm-pad-target scores only the documents' own tokens (default: ${DEFAULT-VALUE}).")
   boolean padTarget;
 
-  @Option(names = "--quantize", defaultValue = "0", description = "Quantize the base on load: 4 or 8 bits, as for QLoRA adapters (default: none).")
-  int quantize;
+  @Mixin ModelFlags.QuantizeOnLoad quantize;
 
   @Override
   public Integer call() {
@@ -71,7 +66,9 @@ public final class EvaluateCommand implements Callable<Integer> {
     if (batchSize < 1 || maxSeqLength < 2) {
       throw new UserError("--batch-size must be ≥ 1 and --max-seq-length ≥ 2 (got " + batchSize + ", " + maxSeqLength + ")");
     }
-    ResolvedModel resolved = TrainJob.resolveModel(model);
+    quantize.check();
+    adapters.check();
+    ResolvedModel resolved = model.resolve();
     Path file = EvalDocuments.splitFile(data, split);
     EvalDocuments docs;
     try {
@@ -82,14 +79,11 @@ public final class EvaluateCommand implements Callable<Integer> {
     PrintWriter out = spec.commandLine().getOut();
     out.printf(Locale.ROOT, "%s: %d documents, %d target tokens%s%n", file, docs.docs().size(), docs.targets(),
         docs.truncated() > 0 ? " (" + docs.truncated() + " cut to " + maxSeqLength + " tokens)" : "");
-    EngineConfig config = EngineConfig.defaults(resolved.path()).withQuantizeBits(quantize);
-    if (adapterPath != null) {
-      config = AdapterSettings.read(adapterPath).applyTo(config);
-    }
+    EngineConfig config = adapters.applyTo(EngineConfig.defaults(resolved.path()).withQuantizeBits(quantize.bits()));
     try (Engine engine = Engine.open(config)) {
       print(out, "base", HeldOutLoss.of(engine, docs.docs(), batchSize, padTarget, maxSeqLength));  // fresh adapters: B = 0
-      if (adapterPath != null) {
-        engine.loadAdapters(adapterPath);
+      if (adapters.path() != null) {
+        engine.loadAdapters(adapters.path());
         print(out, "adapted", HeldOutLoss.of(engine, docs.docs(), batchSize, padTarget, maxSeqLength));
       }
     }

@@ -8,7 +8,6 @@ import dev.lorabeam.engine.Fuser;
 import dev.lorabeam.engine.MlxException;
 import dev.lorabeam.pipeline.fuse.FusedTokenizerFiles;
 import dev.lorabeam.pipeline.fuse.GgufTokenizerKeys;
-import dev.lorabeam.pipeline.train.TrainJob;
 import dev.lorabeam.transforms.model.ModelLocator.ResolvedModel;
 import java.io.IOException;
 import java.io.PrintWriter;
@@ -45,11 +44,9 @@ public final class FuseCommand implements Callable<Integer> {
 
   @Mixin ConfigOption configFile;
 
-  @Option(names = "--model", required = true, description = "Alias (smollm2-135m, llama-8b, …), Hugging Face directory or GGUF file.")
-  String model;
+  @Mixin ModelFlags model;
 
-  @Option(names = "--adapter-path", description = "Directory with adapters.safetensors and adapter_config.json (mlx-lm format); none = convert only.")
-  Path adapterPath;
+  @Mixin ModelFlags.Adapters adapters;
 
   @Option(names = "--output", required = true, description = "Directory to create (must not exist or be empty).")
   Path output;
@@ -73,13 +70,13 @@ public final class FuseCommand implements Callable<Integer> {
   @Override
   public Integer call() {
     validate();
-    ResolvedModel base = TrainJob.resolveModel(model);
+    ResolvedModel base = model.resolve();
     Path target = output.toAbsolutePath().normalize();
     Path staging = target.resolveSibling("." + target.getFileName() + ".tmp-" + ProcessHandle.current().pid());
     try {
       deleteTree(staging);
       Files.createDirectories(staging);
-      FuseSpec fuse = new FuseSpec(base.path(), adapterPath, staging, resolveDtype(base), dequantize, quantize,
+      FuseSpec fuse = new FuseSpec(base.path(), adapters.path(), staging, resolveDtype(base), dequantize, quantize,
           (long) (shardSizeGb * 1e9), exportGguf == null ? null : exportGguf.toAbsolutePath(),
           exportGguf == null ? null : ggufKeys(base));
       JsonNode report = Fuser.fuse(fuse);
@@ -100,9 +97,7 @@ public final class FuseCommand implements Callable<Integer> {
   }
 
   private void validate() {
-    if (quantize != 0 && quantize != 4 && quantize != 8) {
-      throw new UserError("--quantize must be 4 or 8 (got " + quantize + ")");
-    }
+    ModelFlags.checkQuantize(quantize);
     if (quantize != 0 && dequantize) {
       throw new UserError("--dequantize and --quantize exclude each other: pick one output format");
     }
@@ -115,10 +110,7 @@ public final class FuseCommand implements Callable<Integer> {
     if (exportGguf != null && !exportGguf.getFileName().toString().endsWith(".gguf")) {
       throw new UserError("--export-gguf must name a .gguf file (got " + exportGguf + ")");
     }
-    if (adapterPath != null && !Files.isRegularFile(adapterPath.resolve("adapters.safetensors"))) {
-      throw new UserError("--adapter-path " + adapterPath + " has no adapters.safetensors: point it at a directory "
-          + "written by train or mlx_lm.lora");
-    }
+    adapters.check();
     if (Files.exists(output) && !isEmptyDirectory(output)) {
       throw new UserError("--output " + output + " already exists and is not empty; remove it or choose another");
     }

@@ -4,18 +4,16 @@ import dev.lorabeam.transforms.UserError;
 
 import dev.lorabeam.engine.Engine;
 import dev.lorabeam.engine.EngineConfig;
-import dev.lorabeam.pipeline.train.AdapterSettings;
-import dev.lorabeam.pipeline.train.TrainJob;
 import dev.lorabeam.transforms.read.Example.Message;
 import dev.lorabeam.transforms.model.ModelLocator.ResolvedModel;
 import dev.lorabeam.transforms.tokenizer.ChatTemplate;
 import dev.lorabeam.transforms.tokenizer.TextTokenizer;
 import java.io.PrintWriter;
 import java.util.Arrays;
-import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
@@ -28,11 +26,9 @@ import picocli.CommandLine.Spec;
 public final class GenerateCommand implements Callable<Integer> {
   @Spec CommandSpec spec;
 
-  @Option(names = "--model", required = true, description = "Alias (smollm2-135m, llama-8b, …), Hugging Face directory or GGUF file.")
-  String model;
+  @Mixin ModelFlags model;
 
-  @Option(names = "--adapter-path", description = "Directory with adapters.safetensors and adapter_config.json (mlx-lm format).")
-  Path adapterPath;
+  @Mixin ModelFlags.Adapters adapters;
 
   @Option(names = {"--prompt", "-p"}, required = true, description = "The user message (or raw text with --no-chat-template).")
   String prompt;
@@ -55,8 +51,7 @@ public final class GenerateCommand implements Callable<Integer> {
   @Option(names = "--no-chat-template", description = "Feed the prompt as raw text instead of a user turn.")
   boolean raw;
 
-  @Option(names = "--quantize", defaultValue = "0", description = "Quantize the base on load: 4 or 8 bits (default: none).")
-  int quantize;
+  @Mixin ModelFlags.QuantizeOnLoad quantize;
 
   @Override
   public Integer call() {
@@ -66,7 +61,9 @@ public final class GenerateCommand implements Callable<Integer> {
     if (temperature < 0 || topP <= 0 || topP > 1) {
       throw new UserError("--temp must be ≥ 0 and --top-p in (0, 1] (got " + temperature + ", " + topP + ")");
     }
-    ResolvedModel resolved = TrainJob.resolveModel(model);
+    quantize.check();
+    adapters.check();
+    ResolvedModel resolved = model.resolve();
     TextTokenizer tokenizer = resolved.tokenizer();
     String reply = generate(resolved, tokenizer);
     PrintWriter out = spec.commandLine().getOut();
@@ -76,15 +73,10 @@ public final class GenerateCommand implements Callable<Integer> {
   }
 
   private String generate(ResolvedModel resolved, TextTokenizer tokenizer) {
-    EngineConfig config = EngineConfig.defaults(resolved.path()).withQuantizeBits(quantize);
-    if (adapterPath != null) {
-      config = AdapterSettings.read(adapterPath).applyTo(config);
-    }
+    EngineConfig config = adapters.applyTo(EngineConfig.defaults(resolved.path()).withQuantizeBits(quantize.bits()));
     int[] ids = encodePrompt(tokenizer);
     try (Engine engine = Engine.open(config)) {
-      if (adapterPath != null) {
-        engine.loadAdapters(adapterPath);
-      }
+      adapters.loadInto(engine);
       int[] out = engine.generate(ids, maxTokens, temperature, topP, seed, new int[] {tokenizer.eosId()});
       return tokenizer.decode(withoutStop(out, tokenizer.eosId()));
     }
