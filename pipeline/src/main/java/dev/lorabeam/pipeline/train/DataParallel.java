@@ -98,13 +98,7 @@ public final class DataParallel {
       return;
     }
     long[] mine = {hash(model), hash(config), hash(data)};
-    RankWatchdog.arm("the start-up agreement check");
-    long[][] all;
-    try {
-      all = Distributed.allGather(mine);
-    } finally {
-      RankWatchdog.disarm();
-    }
+    long[][] all = allGather("the start-up agreement check", mine);
     List<String> problems = new ArrayList<>();
     for (int r = 1; r < all.length; r++) {
       for (int i = 0; i < mine.length; i++) {
@@ -118,6 +112,16 @@ public final class DataParallel {
       throw new UserError("the ranks of this run disagree, so none of them starts training: "
           + String.join("; ", problems) + (world.rank() == 0 ? "" : " (this is rank " + world.rank() + ")")
           + ". Launch every rank with the same flags, the same model file and the same data.");
+    }
+  }
+
+  /** Every rank's {@code mine} ({@link Distributed#allGather}), the wait bounded by the watchdog as {@code what}. */
+  static long[][] allGather(String what, long[] mine) {
+    RankWatchdog.arm(what);
+    try {
+      return Distributed.allGather(mine);
+    } finally {
+      RankWatchdog.disarm();
     }
   }
 

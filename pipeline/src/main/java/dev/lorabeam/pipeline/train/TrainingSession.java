@@ -287,13 +287,10 @@ final class TrainingSession implements AutoCloseable {
   }
 
   private long[][] gather(String what, long value) {
-    RankWatchdog.arm(what);
     try {
-      return Distributed.allGather(new long[] {value});
+      return DataParallel.allGather(what, new long[] {value});
     } catch (MlxException e) {
       throw DataParallel.peerLost(world, position.step(), what, e, latestCheckpoint);
-    } finally {
-      RankWatchdog.disarm();
     }
   }
 
